@@ -1,0 +1,54 @@
+import { z } from 'zod';
+
+/**
+ * Building blocks for service config schemas. Keys are environment variable
+ * names; docker-compose.yml, k8s/ and infra/env/local.env set the same names.
+ */
+
+const hostPort = z.string().regex(/^[^\s:,]+:\d{1,5}$/, 'expected host:port');
+
+const url = (protocols: readonly string[]) =>
+  z.url({ protocol: new RegExp(`^(${protocols.join('|')})$`), error: `expected a ${protocols.join(' or ')} URL` });
+
+const positiveInt = z.coerce.number({ error: 'expected a number' }).int('expected an integer').positive();
+
+export const port = z.coerce.number({ error: 'expected a number' }).int().min(1).max(65535);
+
+/** Service identity, logging, HTTP port. */
+export const serviceEnv = {
+  SERVICE_NAME: z.string().min(1).optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HTTP_PORT: port.default(3000),
+  SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
+};
+
+export const kafkaEnv = {
+  /** Comma-separated bootstrap servers, e.g. `kafka:9092` or `a:9092,b:9092`. */
+  KAFKA_BROKERS: z
+    .string()
+    .transform((raw) => raw.split(',').map((s) => s.trim()))
+    .pipe(z.array(hostPort).min(1)),
+  KAFKA_CLIENT_ID: z.string().min(1).optional(),
+};
+
+export const sqsEnv = {
+  /** Unset on AWS (the SDK picks the regional endpoint); set for ElasticMQ. */
+  SQS_ENDPOINT: url(['http', 'https']).optional(),
+  AWS_REGION: z.string().min(1),
+};
+
+export const postgresEnv = {
+  DATABASE_URL: url(['postgres', 'postgresql']),
+  DATABASE_POOL_SIZE: positiveInt.default(10),
+};
+
+export const redisEnv = {
+  REDIS_URL: url(['redis', 'rediss']),
+};
+
+export type KafkaSettings = { brokers: string[]; clientId: string };
+
+/** Narrowed views the adapters take, so they never see raw variable names. */
+export function kafkaSettings(env: { KAFKA_BROKERS: string[]; KAFKA_CLIENT_ID?: string | undefined }, fallbackClientId: string): KafkaSettings {
+  return { brokers: env.KAFKA_BROKERS, clientId: env.KAFKA_CLIENT_ID ?? fallbackClientId };
+}

@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'provisioning',
+  preset: '../../jest.preset.js',
+  coverageDirectory: '../../coverage/libs/provisioning',
+};
