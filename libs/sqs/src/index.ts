@@ -1,1 +1,7 @@
-export {};
+export { createSqsClient } from './lib/sqs-client';
+export type { SqsSettings } from './lib/sqs-client';
+export { SqsConsumer } from './lib/sqs.consumer';
+export type { SqsConsumerOptions, SqsLogger } from './lib/sqs.consumer';
+export { SQS_BATCH_LIMIT, SqsPublisher, queueName } from './lib/sqs.publisher';
+export { queueDepth, queueUrlOf } from './lib/sqs.queues';
+export type { QueueDepth } from './lib/sqs.queues';

@@ -1,0 +1,257 @@
+import {
+  ChangeMessageVisibilityCommand,
+  DeleteMessageBatchCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import {
+  type BackoffOptions,
+  Headers,
+  type InboundMessage,
+  type MessageConsumer,
+  type MessageHandler,
+  backoffDelay,
+  errorCode,
+  errorMessage,
+  isRetriable,
+  withConsumerSpan,
+} from '@qls/messaging';
+import { SQS_BATCH_LIMIT, SqsPublisher } from './sqs.publisher';
+
+/** Structured logger shape (pino-compatible). */
+export interface SqsLogger {
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface SqsConsumerOptions {
+  readonly queueUrl: string;
+  /** Where messages whose handler threw a non-retriable error go, with the reason as attributes. */
+  readonly deadLetterQueueUrl: string;
+  /**
+   * Handlers running at once. Receives ask only for free slots, so a slow
+   * message holds one slot, never a whole batch (no head-of-line blocking),
+   * and nothing sits received-but-unstarted when the consumer stops.
+   * @defaultValue 10
+   */
+  readonly concurrency?: number;
+  /** @defaultValue 20 (long polling: empty receives cost nothing and return at once when a message arrives) */
+  readonly waitTimeSeconds?: number;
+  /**
+   * Visibility timeout the heartbeat keeps renewing while a handler runs.
+   * @defaultValue 30
+   */
+  readonly visibilityTimeoutSeconds?: number;
+  /**
+   * Longest a handler may hold a message by heartbeating; after that the
+   * heartbeat stops and SQS redelivers it to someone else.
+   * @defaultValue 900 (15 minutes)
+   */
+  readonly maxProcessingSeconds?: number;
+  /**
+   * Redelivery delay after a retriable failure, by receive count, set with
+   * ChangeMessageVisibility. The queue's RedrivePolicy moves the message to its
+   * DLQ after maxReceiveCount receives.
+   * @defaultValue `{ initialMs: 1_000, maxMs: 300_000 }`
+   */
+  readonly retry?: BackoffOptions;
+  readonly logger?: SqsLogger;
+}
+
+const defaultRetry: BackoffOptions = { initialMs: 1_000, maxMs: 300_000 };
+const DELETE_FLUSH_MS = 50;
+
+/**
+ * A competing consumer on one queue implementing the port's ack contract:
+ * delete (batched) only after the handler resolved; retriable failure →
+ * backoff via ChangeMessageVisibility; non-retriable → sent to the DLQ with the
+ * reason, then deleted. `stop()` stops receiving, lets in-flight handlers
+ * finish and flushes pending deletes.
+ */
+export class SqsConsumer implements MessageConsumer {
+  private readonly deadLetters: SqsPublisher;
+  private readonly inFlight = new Set<Promise<void>>();
+  private pendingDeletes: { id: string; receiptHandle: string }[] = [];
+  private deleteTimer: NodeJS.Timeout | undefined;
+  private receiving: AbortController | undefined;
+  private loop: Promise<void> | undefined;
+  private slotFreed: (() => void) | undefined;
+  private stopping = false;
+
+  constructor(
+    private readonly client: SQSClient,
+    private readonly options: SqsConsumerOptions,
+  ) {
+    this.deadLetters = new SqsPublisher(client);
+  }
+
+  async start(handler: MessageHandler): Promise<void> {
+    this.stopping = false;
+    this.loop = this.pollLoop(handler);
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.receiving?.abort();
+    this.slotFreed?.();
+    await this.loop;
+    await Promise.allSettled([...this.inFlight]);
+    await this.flushDeletes();
+  }
+
+  private get concurrency(): number {
+    return this.options.concurrency ?? 10;
+  }
+
+  private async pollLoop(handler: MessageHandler): Promise<void> {
+    while (!this.stopping) {
+      const free = this.concurrency - this.inFlight.size;
+      if (free <= 0) {
+        await new Promise<void>((resolve) => (this.slotFreed = resolve));
+        continue;
+      }
+      const messages = await this.receive(Math.min(SQS_BATCH_LIMIT, free));
+      for (const message of messages) {
+        const task = this.process(message, handler).finally(() => {
+          this.inFlight.delete(task);
+          this.slotFreed?.();
+        });
+        this.inFlight.add(task);
+      }
+    }
+  }
+
+  private async receive(max: number): Promise<Message[]> {
+    this.receiving = new AbortController();
+    try {
+      const result = await this.client.send(
+        new ReceiveMessageCommand({
+          QueueUrl: this.options.queueUrl,
+          MaxNumberOfMessages: max,
+          WaitTimeSeconds: this.options.waitTimeSeconds ?? 20,
+          VisibilityTimeout: this.options.visibilityTimeoutSeconds ?? 30,
+          MessageAttributeNames: ['All'],
+          MessageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp', 'MessageGroupId'],
+        }),
+        { abortSignal: this.receiving.signal },
+      );
+      return result.Messages ?? [];
+    } catch (error) {
+      if (this.stopping) return [];
+      this.options.logger?.warn({ queueUrl: this.options.queueUrl, err: errorMessage(error) }, 'ReceiveMessage failed; retrying');
+      await sleep(1_000);
+      return [];
+    }
+  }
+
+  private async process(message: Message, handler: MessageHandler): Promise<void> {
+    const inbound = toInbound(message, this.options.queueUrl);
+    const receiptHandle = message.ReceiptHandle ?? '';
+    const stopHeartbeat = this.heartbeat(receiptHandle);
+    try {
+      await withConsumerSpan(inbound, () => handler(inbound));
+      this.scheduleDelete(inbound.id, receiptHandle);
+    } catch (error) {
+      await this.onFailure(inbound, receiptHandle, error);
+    } finally {
+      stopHeartbeat();
+    }
+  }
+
+  private async onFailure(message: InboundMessage, receiptHandle: string, error: unknown): Promise<void> {
+    const log = { queueUrl: this.options.queueUrl, messageId: message.id, attempt: message.attempt, code: errorCode(error), err: errorMessage(error) };
+    try {
+      if (isRetriable(error)) {
+        const delayMs = backoffDelay(message.attempt, this.options.retry ?? defaultRetry);
+        this.options.logger?.warn({ ...log, delayMs }, 'handler failed with a retriable error; message will be redelivered');
+        await this.changeVisibility(receiptHandle, Math.ceil(delayMs / 1000));
+        return;
+      }
+      this.options.logger?.error(log, 'handler failed with a non-retriable error; moving the message to the DLQ');
+      await this.deadLetters.publish(this.options.deadLetterQueueUrl, [
+        {
+          ...(message.key === undefined ? {} : { key: message.key }),
+          body: message.body,
+          headers: {
+            ...message.headers,
+            [Headers.errorCode]: errorCode(error),
+            [Headers.errorReason]: errorMessage(error).slice(0, 1_000),
+            [Headers.originalSource]: this.options.queueUrl,
+          },
+        },
+      ]);
+      this.scheduleDelete(message.id, receiptHandle);
+    } catch (secondary) {
+      // Leave the message alone: its visibility timeout brings it back.
+      this.options.logger?.error({ ...log, secondary: errorMessage(secondary) }, 'could not record the failure; message will be redelivered');
+    }
+  }
+
+  /** Keeps the message invisible while its handler runs, up to maxProcessingSeconds. */
+  private heartbeat(receiptHandle: string): () => void {
+    const visibility = this.options.visibilityTimeoutSeconds ?? 30;
+    const deadline = Date.now() + (this.options.maxProcessingSeconds ?? 900) * 1000;
+    const timer = setInterval(() => {
+      if (Date.now() + visibility * 1000 > deadline) return clearInterval(timer);
+      this.changeVisibility(receiptHandle, visibility).catch((error: unknown) =>
+        this.options.logger?.warn({ queueUrl: this.options.queueUrl, err: errorMessage(error) }, 'visibility heartbeat failed'),
+      );
+    }, (visibility * 1000) / 3);
+    return () => clearInterval(timer);
+  }
+
+  private async changeVisibility(receiptHandle: string, seconds: number): Promise<void> {
+    await this.client.send(
+      new ChangeMessageVisibilityCommand({ QueueUrl: this.options.queueUrl, ReceiptHandle: receiptHandle, VisibilityTimeout: Math.min(seconds, 43_200) }),
+    );
+  }
+
+  private scheduleDelete(id: string, receiptHandle: string): void {
+    this.pendingDeletes.push({ id, receiptHandle });
+    if (this.pendingDeletes.length >= SQS_BATCH_LIMIT) void this.flushDeletes();
+    else this.deleteTimer ??= setTimeout(() => void this.flushDeletes(), DELETE_FLUSH_MS);
+  }
+
+  private async flushDeletes(): Promise<void> {
+    clearTimeout(this.deleteTimer);
+    this.deleteTimer = undefined;
+    while (this.pendingDeletes.length > 0) {
+      const batch = this.pendingDeletes.splice(0, SQS_BATCH_LIMIT);
+      try {
+        const result = await this.client.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: this.options.queueUrl,
+            Entries: batch.map(({ receiptHandle }, index) => ({ Id: String(index), ReceiptHandle: receiptHandle })),
+          }),
+        );
+        if (result.Failed?.length) {
+          this.options.logger?.warn({ queueUrl: this.options.queueUrl, failed: result.Failed }, 'some deletes failed; those messages will be redelivered');
+        }
+      } catch (error) {
+        // A lost delete means a redelivery, which handlers tolerate (at-least-once).
+        this.options.logger?.warn({ queueUrl: this.options.queueUrl, err: errorMessage(error) }, 'DeleteMessageBatch failed; messages will be redelivered');
+      }
+    }
+  }
+}
+
+function toInbound(message: Message, queueUrl: string): InboundMessage {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(message.MessageAttributes ?? {})) {
+    if (value.StringValue !== undefined) headers[name] = value.StringValue;
+  }
+  return {
+    id: message.MessageId ?? '',
+    key: message.Attributes?.MessageGroupId,
+    body: message.Body ?? '',
+    headers,
+    attempt: Number(message.Attributes?.ApproximateReceiveCount ?? 1),
+    timestamp: Number(message.Attributes?.SentTimestamp ?? Date.now()),
+    source: { system: 'sqs', queueUrl },
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,34 @@
+import { GetQueueAttributesCommand, GetQueueUrlCommand, type SQSClient } from '@aws-sdk/client-sqs';
+
+export interface QueueDepth {
+  /** Messages available for retrieval. */
+  readonly visible: number;
+  /** Received but not yet deleted or timed out. */
+  readonly inFlight: number;
+  readonly delayed: number;
+}
+
+/**
+ * Approximate depth from GetQueueAttributes. SQS has no age-of-oldest
+ * attribute (that is a CloudWatch metric): consumers derive age from each
+ * message's SentTimestamp ({@link InboundMessage.timestamp}) instead.
+ */
+export async function queueDepth(client: SQSClient, queueUrl: string): Promise<QueueDepth> {
+  const { Attributes: a = {} } = await client.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+    }),
+  );
+  return {
+    visible: Number(a.ApproximateNumberOfMessages ?? 0),
+    inFlight: Number(a.ApproximateNumberOfMessagesNotVisible ?? 0),
+    delayed: Number(a.ApproximateNumberOfMessagesDelayed ?? 0),
+  };
+}
+
+export async function queueUrlOf(client: SQSClient, queueName: string): Promise<string> {
+  const { QueueUrl } = await client.send(new GetQueueUrlCommand({ QueueName: queueName }));
+  if (!QueueUrl) throw new Error(`queue ${queueName} has no URL`);
+  return QueueUrl;
+}

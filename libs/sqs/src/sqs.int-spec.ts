@@ -1,0 +1,250 @@
+import { ChangeMessageVisibilityCommand, DeleteMessageBatchCommand, type Message, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { type InboundMessage, PermanentError, RetriableError } from '@qls/messaging';
+import { TestResources, waitFor } from '@qls/testing';
+import { SqsConsumer, SqsPublisher, queueDepth } from './index';
+
+/**
+ * What the chapter relies on from a queue, proven on the real SQS-compatible
+ * server (ElasticMQ) with the current @aws-sdk/client-sqs and this library's adapters.
+ */
+describe('SQS (real ElasticMQ server)', () => {
+  let resources: TestResources;
+  let publisher: SqsPublisher;
+  let consumers: SqsConsumer[];
+
+  beforeEach(() => {
+    resources = new TestResources();
+    publisher = new SqsPublisher(resources.sqs);
+    consumers = [];
+  });
+
+  afterEach(async () => {
+    await Promise.all(consumers.map((c) => c.stop()));
+    await resources.cleanup();
+  });
+
+  async function receive(queueUrl: string, options: { wait?: number; visibility?: number } = {}): Promise<Message[]> {
+    const { Messages = [] } = await resources.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: options.wait ?? 0,
+        ...(options.visibility === undefined ? {} : { VisibilityTimeout: options.visibility }),
+        MessageAttributeNames: ['All'],
+        MessageSystemAttributeNames: ['All'],
+      }),
+    );
+    return Messages;
+  }
+
+  /** Long-polls until something arrives. */
+  function receiveEventually(queueUrl: string, description: string): Promise<Message[]> {
+    return waitFor(async () => {
+      const messages = await receive(queueUrl, { wait: 1 });
+      return messages.length > 0 ? messages : undefined;
+    }, { timeoutMs: 15_000, description });
+  }
+
+  function startConsumer(queueUrl: string, dlqUrl: string, handler: (m: InboundMessage) => Promise<void>): SqsConsumer {
+    const consumer = new SqsConsumer(resources.sqs, {
+      queueUrl,
+      deadLetterQueueUrl: dlqUrl,
+      concurrency: 10,
+      waitTimeSeconds: 1,
+      visibilityTimeoutSeconds: 3,
+      retry: { initialMs: 1_000, maxMs: 1_000 },
+    });
+    consumers.push(consumer);
+    void consumer.start(handler);
+    return consumer;
+  }
+
+  describe('the server', () => {
+    it('long polling returns as soon as a message arrives instead of waiting out WaitTimeSeconds', async () => {
+      const { url } = await resources.queue('long-poll');
+      const started = Date.now();
+      const polling = receive(url, { wait: 10 });
+      setTimeout(() => void resources.sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'hello' })), 500);
+      const messages = await polling;
+      expect(messages.map((m) => m.Body)).toEqual(['hello']);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(400);
+      expect(Date.now() - started).toBeLessThan(8_000);
+    });
+
+    it('redelivers a message that was not deleted once its visibility timeout expires', async () => {
+      const { url } = await resources.queue('visibility', { visibilityTimeoutSeconds: 1 });
+      await publisher.publish(url, [{ body: 'work' }]);
+      const [first] = await receiveEventually(url, 'the first delivery');
+      expect(first.Attributes?.ApproximateReceiveCount).toBe('1');
+      expect(await receive(url)).toEqual([]);
+
+      const [again] = await receiveEventually(url, 'the redelivery');
+      expect(again.MessageId).toBe(first.MessageId);
+      expect(again.Attributes?.ApproximateReceiveCount).toBe('2');
+    });
+
+    it('ChangeMessageVisibility extends the lease, and 0 releases the message at once', async () => {
+      const { url } = await resources.queue('change-visibility', { visibilityTimeoutSeconds: 1 });
+      await publisher.publish(url, [{ body: 'slow work' }]);
+      const [message] = await receiveEventually(url, 'the message');
+      await resources.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: 30 }));
+      // Well past the original 1 s timeout, the extended lease still hides it.
+      expect(await receive(url, { wait: 3 })).toEqual([]);
+
+      await resources.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: 0 }));
+      const [released] = await receive(url, { wait: 1 });
+      expect(released.MessageId).toBe(message.MessageId);
+    });
+
+    it('sends and deletes in batches, and reports depth with GetQueueAttributes', async () => {
+      const { url } = await resources.queue('batch');
+      await publisher.publish(url, Array.from({ length: 25 }, (_, i) => ({ body: `m${i}`, headers: { 'event-id': `e${i}` } })));
+      expect(await queueDepth(resources.sqs, url)).toEqual({ visible: 25, inFlight: 0, delayed: 0 });
+
+      const received: Message[] = [];
+      await waitFor(async () => {
+        received.push(...(await receive(url, { wait: 1 })));
+        return received.length === 25;
+      }, { timeoutMs: 15_000, description: '25 messages' });
+      expect(new Set(received.map((m) => m.Body)).size).toBe(25);
+      expect(received.every((m) => m.MessageAttributes?.['event-id']?.StringValue?.startsWith('e'))).toBe(true);
+      expect(await queueDepth(resources.sqs, url)).toMatchObject({ visible: 0, inFlight: 25 });
+
+      for (let i = 0; i < received.length; i += 10) {
+        const batch = received.slice(i, i + 10);
+        const result = await resources.sqs.send(
+          new DeleteMessageBatchCommand({ QueueUrl: url, Entries: batch.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle })) }),
+        );
+        expect(result.Failed ?? []).toEqual([]);
+      }
+      expect(await queueDepth(resources.sqs, url)).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
+    });
+
+    it('moves a message to the DLQ after its third receive (RedrivePolicy maxReceiveCount 3)', async () => {
+      const { url, dlqUrl } = await resources.queue('redrive', { visibilityTimeoutSeconds: 1, maxReceiveCount: 3 });
+      await publisher.publish(url, [{ body: 'poison' }]);
+      for (let receiveCount = 1; receiveCount <= 3; receiveCount++) {
+        const [message] = await receiveEventually(url, `receive #${receiveCount}`);
+        expect(message.Attributes?.ApproximateReceiveCount).toBe(String(receiveCount));
+      }
+      // Like SQS, the server moves it on the next receive attempt after the third.
+      const [dead] = await waitFor(async () => {
+        expect(await receive(url, { wait: 1 })).toEqual([]);
+        const messages = await receive(dlqUrl ?? '');
+        return messages.length > 0 ? messages : undefined;
+      }, { timeoutMs: 15_000, description: 'the message in the DLQ' });
+      expect(dead.Body).toBe('poison');
+    });
+
+    it('gives each message its SentTimestamp, from which the age of the oldest message is derived', async () => {
+      const { url } = await resources.queue('age');
+      const before = Date.now();
+      await publisher.publish(url, [{ body: 'old' }]);
+      await waitFor(() => Date.now() - before >= 1_100, { description: 'the message to age a second' });
+      const [message] = await receiveEventually(url, 'the message');
+      const sent = Number(message.Attributes?.SentTimestamp);
+      expect(sent).toBeGreaterThanOrEqual(before - 1_000);
+      expect((Date.now() - sent) / 1000).toBeGreaterThanOrEqual(1);
+    });
+  });
+
+  describe('SqsConsumer', () => {
+    it('deletes a message only after its handler resolved', async () => {
+      const { url, dlqUrl = '' } = await resources.queue('ack', { maxReceiveCount: 3 });
+      await publisher.publish(url, Array.from({ length: 15 }, (_, i) => ({ body: String(i) })));
+      const handled = new Set<string>();
+      startConsumer(url, dlqUrl, async (m) => void handled.add(m.body));
+      await waitFor(() => handled.size === 15, { timeoutMs: 15_000, description: '15 handled messages' });
+      await waitFor(async () => (await queueDepth(resources.sqs, url)).inFlight === 0, { description: 'every message deleted' });
+      expect(await queueDepth(resources.sqs, url)).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
+    });
+
+    it('does not let one slow message hold up the rest of its batch', async () => {
+      const { url, dlqUrl = '' } = await resources.queue('hol', { maxReceiveCount: 3 });
+      await publisher.publish(url, Array.from({ length: 10 }, (_, i) => ({ body: String(i) })));
+      let releaseSlow!: () => void;
+      const slow = new Promise<void>((resolve) => (releaseSlow = resolve));
+      const done: string[] = [];
+      startConsumer(url, dlqUrl, async (m) => {
+        if (m.body === '0') await slow;
+        done.push(m.body);
+      });
+      await waitFor(() => done.length === 9, { timeoutMs: 15_000, description: 'the nine fast messages' });
+      expect(done).not.toContain('0');
+      releaseSlow();
+      await waitFor(() => done.length === 10, { description: 'the slow message' });
+    });
+
+    it('keeps a slow message invisible with a heartbeat instead of letting it be redelivered', async () => {
+      const { url, dlqUrl = '' } = await resources.queue('heartbeat', { maxReceiveCount: 3 });
+      await publisher.publish(url, [{ body: 'slow' }]);
+      const attempts: number[] = [];
+      let finished = false;
+      startConsumer(url, dlqUrl, async (m) => {
+        attempts.push(m.attempt);
+        // 3 s visibility timeout; the handler takes more than twice that.
+        await waitFor(() => false, { timeoutMs: 7_000 }).catch(() => undefined);
+        finished = true;
+      });
+      await waitFor(() => finished, { timeoutMs: 15_000, description: 'the slow handler' });
+      expect(attempts).toEqual([1]);
+    });
+
+    it('redelivers after a retriable failure, with the receive count as the attempt', async () => {
+      const { url, dlqUrl = '' } = await resources.queue('retry', { maxReceiveCount: 3 });
+      await publisher.publish(url, [{ body: 'flaky' }]);
+      const attempts: number[] = [];
+      startConsumer(url, dlqUrl, async (m) => {
+        attempts.push(m.attempt);
+        if (m.attempt < 2) throw new RetriableError('TEST.TIMEOUT', 'provider timed out');
+      });
+      await waitFor(() => attempts.length === 2, { timeoutMs: 15_000, description: 'the retry' });
+      expect(attempts).toEqual([1, 2]);
+      await waitFor(async () => (await queueDepth(resources.sqs, url)).inFlight === 0, { description: 'the delete' });
+    });
+
+    it('sends a permanently failing message straight to the DLQ with the reason, without burning retries', async () => {
+      const { url, dlqUrl = '' } = await resources.queue('poison', { maxReceiveCount: 3 });
+      await publisher.publish(url, [{ body: '{"v":99}', headers: { 'event-id': 'evt-1' } }]);
+      const attempts: number[] = [];
+      startConsumer(url, dlqUrl, async (m) => {
+        attempts.push(m.attempt);
+        throw new PermanentError('NOTIFICATION.UNKNOWN_VERSION', 'schema version 99 is not supported');
+      });
+      const [dead] = await receiveEventually(dlqUrl, 'the dead letter');
+      expect(attempts).toEqual([1]);
+      expect(dead.Body).toBe('{"v":99}');
+      const attributes = Object.fromEntries(Object.entries(dead.MessageAttributes ?? {}).map(([k, v]) => [k, v.StringValue]));
+      expect(attributes).toMatchObject({
+        'event-id': 'evt-1',
+        'x-error-code': 'NOTIFICATION.UNKNOWN_VERSION',
+        'x-error-reason': 'schema version 99 is not supported',
+        'x-original-source': url,
+      });
+    });
+
+    it('finishes in-flight work on stop and takes no new messages', async () => {
+      const { url, dlqUrl = '' } = await resources.queue('drain', { maxReceiveCount: 3 });
+      await publisher.publish(url, [{ body: 'a' }]);
+      let started = false;
+      let finished = false;
+      const handled: string[] = [];
+      const consumer = startConsumer(url, dlqUrl, async (m) => {
+        handled.push(m.body);
+        started = true;
+        await waitFor(() => false, { timeoutMs: 500 }).catch(() => undefined);
+        finished = true;
+      });
+      await waitFor(() => started, { timeoutMs: 15_000, description: 'the handler to start' });
+      await consumer.stop();
+      expect(finished).toBe(true);
+      expect(handled).toEqual(['a']);
+      await publisher.publish(url, [{ body: 'b' }]);
+      // The stopped consumer never handles it. (A long poll aborted by stop may
+      // still have taken it on the server: then it returns after its visibility timeout.)
+      const [b] = await receiveEventually(url, 'message b, untouched');
+      expect(b.Body).toBe('b');
+      expect(handled).toEqual(['a']);
+    });
+  });
+});
