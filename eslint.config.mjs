@@ -39,7 +39,8 @@ const boundaries = (extraForTests) => [
     ],
   },
 ];
-const testFiles = ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts'];
+// Benchmarks reach the servers through the testing library, like integration tests.
+const testFiles = ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts', '**/*.bench.ts'];
 
 export default [
   ...nx.configs['flat/base'],

@@ -1,1 +1,10 @@
-export {};
+export { provisionTopics } from './lib/kafka-topics';
+export type { TopicChange } from './lib/kafka-topics';
+export { migrate, readMigrations } from './lib/migrations';
+export type { Migration, MigrationResult } from './lib/migrations';
+export { provision } from './lib/provision';
+export type { ProvisionReport, ProvisionTargets } from './lib/provision';
+export { provisionQueues } from './lib/sqs-queues';
+export type { QueueChange } from './lib/sqs-queues';
+export { readTopology, topologySchema } from './lib/topology';
+export type { QueueSpec, TopicSpec, Topology } from './lib/topology';

@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'infra-local',
+  preset: '../../jest.preset.js',
+  coverageDirectory: '../../coverage/infra/local',
+};

@@ -1,0 +1,21 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readTopology } from './topology';
+
+describe('readTopology', () => {
+  it('reads the project topology: the four topics and two queues with a DLQ after 3 receives', () => {
+    const topology = readTopology(join(__dirname, '../../../../infra/provision/topology.json'));
+    expect(topology.topics.map((t) => t.name)).toEqual(['metrics-raw', 'metrics-late', 'alerts', 'posts']);
+    expect(topology.queues.map((q) => [q.name, q.deadLetter?.maxReceiveCount])).toEqual([
+      ['notifications', 3],
+      ['fan-out-tasks', 3],
+    ]);
+  });
+
+  it('names the file and the field that is wrong', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'topology-')), 'bad.json');
+    writeFileSync(file, JSON.stringify({ topics: [{ name: 'bad topic!', partitions: 0, retentionHours: 1 }], queues: [] }));
+    expect(() => readTopology(file)).toThrow(/bad\.json: topics\.0\.name: not a valid Kafka topic name; topics\.0\.partitions/);
+  });
+});
