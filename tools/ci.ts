@@ -32,12 +32,18 @@ function run(step: string, command: string, args: string[], env: Record<string, 
 function jest(tier: 'unit' | 'int', extra: string[] = []): void {
   const outputFile = join(results, `${tier}.json`);
   rmSync(outputFile, { force: true });
-  run(`${tier} tests`, 'npx', ['jest', '-c', 'jest.config.ts', '--ci', '--json', `--outputFile=${outputFile}`, ...extra], { TEST_TIER: tier });
+  run(`${tier} tests`, 'npx', ['jest', '-c', 'jest.config.ts', '--ci', '--json', `--outputFile=${outputFile}`, ...extra], {
+    TEST_TIER: tier,
+  });
   if (!existsSync(outputFile)) {
     failures.push(`${tier} tests (no results written)`);
     return;
   }
-  const summary = JSON.parse(readFileSync(outputFile, 'utf8')) as { numPassedTests: number; numFailedTests: number; numRuntimeErrorTestSuites: number };
+  const summary = JSON.parse(readFileSync(outputFile, 'utf8')) as {
+    numPassedTests: number;
+    numFailedTests: number;
+    numRuntimeErrorTestSuites: number;
+  };
   totals.passed += summary.numPassedTests;
   // A suite that cannot even load counts as a failure too.
   totals.failed += summary.numFailedTests + summary.numRuntimeErrorTestSuites;
@@ -49,15 +55,19 @@ function ensureTools(): void {
     console.log('docker-compose is missing (the deploy checks need it): sudo apt-get install docker-compose');
     return;
   }
-  run('install docker-compose', 'bash', ['-c', 'apt-get update -qq && apt-get install -y -qq -o DPkg::Lock::Timeout=600 docker-compose >/dev/null']);
+  run('install docker-compose', 'bash', [
+    '-c',
+    'apt-get update -qq && apt-get install -y -qq -o DPkg::Lock::Timeout=600 docker-compose >/dev/null',
+  ]);
 }
 
 mkdirSync(results, { recursive: true });
 ensureTools();
 // The module-boundary lint rule reads Nx's project graph and silently skips
 // itself when none is cached (a fresh clone): compute it first.
-run('project graph', 'npx', ['nx', 'show', 'projects', '--json'], { NX_DAEMON: 'false' }) &&
+if (run('project graph', 'npx', ['nx', 'show', 'projects', '--json'], { NX_DAEMON: 'false' })) {
   run('lint', 'npx', ['eslint', '.', '--max-warnings=0']);
+}
 run('format', 'npx', ['prettier', '--check', '.', '--log-level=warn']);
 run('typecheck', 'npx', ['tsc', '-p', 'tsconfig.json']);
 jest('unit');

@@ -1,4 +1,6 @@
+import { SpanKind, trace } from '@opentelemetry/api';
 import { type InboundMessage, RetriableError } from '@qls/messaging';
+import { startTestTelemetry } from '@qls/observability/testing';
 import { TestResources, uniqueName, waitFor } from '@qls/testing';
 import { KafkaConsumer, KafkaGroupAdmin, KafkaPublisher } from './index';
 
@@ -23,7 +25,12 @@ describe('Kafka (real broker)', () => {
     await resources.cleanup();
   });
 
-  async function consume(groupId: string, topic: string, handler: (m: InboundMessage) => Promise<void>, deadLetterTopic = 'unused-dlt'): Promise<KafkaConsumer> {
+  async function consume(
+    groupId: string,
+    topic: string,
+    handler: (m: InboundMessage) => Promise<void>,
+    deadLetterTopic = 'unused-dlt',
+  ): Promise<KafkaConsumer> {
     const consumer = new KafkaConsumer(resources.kafka, {
       groupId,
       topics: [topic],
@@ -75,7 +82,10 @@ describe('Kafka (real broker)', () => {
     await publisher.publish(topic, records(0, 200, 40));
 
     const alerting = () => new Set([...members[0].keys(), ...members[1].keys()]);
-    await waitFor(() => storage.size === 200 && alerting().size === 200, { timeoutMs: 30_000, description: 'both groups to read all 200 records' });
+    await waitFor(() => storage.size === 200 && alerting().size === 200, {
+      timeoutMs: 30_000,
+      description: 'both groups to read all 200 records',
+    });
     const [partitionsA, partitionsB] = members.map((seen) => new Set(seen.values()));
     expect(partitionsA.size).toBeGreaterThan(0);
     expect(partitionsB.size).toBeGreaterThan(0);
@@ -159,7 +169,10 @@ describe('Kafka (real broker)', () => {
     const deadLetters: InboundMessage[] = [];
     await consume(uniqueName('dlt-reader'), deadLetterTopic, async (m) => void deadLetters.push(m));
 
-    await waitFor(() => handled.length === 2 && deadLetters.length === 1, { timeoutMs: 30_000, description: 'two handled, one dead-lettered' });
+    await waitFor(() => handled.length === 2 && deadLetters.length === 1, {
+      timeoutMs: 30_000,
+      description: 'two handled, one dead-lettered',
+    });
     expect(handled).toEqual([1, 3]);
     expect(deadLetters[0]).toMatchObject({
       key: 'a',
@@ -193,6 +206,38 @@ describe('Kafka (real broker)', () => {
     await waitFor(() => deadLetters.length === 1, { timeoutMs: 30_000, description: 'the record in the dead-letter topic' });
     expect(attempts).toBe(3);
     expect(deadLetters[0].headers['x-error-code']).toBe('TEST.DOWN');
+  });
+
+  it('carries the trace context in Kafka headers from the publisher to the handler', async () => {
+    const telemetry = startTestTelemetry();
+    try {
+      const topic = await resources.topic('traced', 1);
+      const seen: { traceId: string | undefined; traceparent: string | undefined }[] = [];
+      await consume(uniqueName('traced'), topic, async (m) => {
+        seen.push({ traceId: trace.getActiveSpan()?.spanContext().traceId, traceparent: m.headers['traceparent'] });
+      });
+      await trace.getTracer('test').startActiveSpan('POST /things', async (span) => {
+        await publisher.publish(topic, [{ key: 'k', body: '{}' }]);
+        span.end();
+      });
+      await waitFor(() => seen.length === 1, { timeoutMs: 30_000, description: 'the traced record' });
+
+      const spans = telemetry.spans();
+      const root = spans.find((s) => s.name === 'POST /things');
+      const send = spans.find((s) => s.name === `send ${topic}`);
+      const processSpan = await waitFor(() => telemetry.spans().find((s) => s.name === `process ${topic}`), {
+        description: 'the process span',
+      });
+      expect(root).toBeDefined();
+      expect(send?.kind).toBe(SpanKind.PRODUCER);
+      expect(send?.parentSpanContext?.spanId).toBe(root?.spanContext().spanId);
+      expect(processSpan.kind).toBe(SpanKind.CONSUMER);
+      expect(processSpan.parentSpanContext?.spanId).toBe(send?.spanContext().spanId);
+      expect(seen[0].traceId).toBe(root?.spanContext().traceId);
+      expect(seen[0].traceparent).toContain(root?.spanContext().traceId);
+    } finally {
+      await telemetry.shutdown();
+    }
   });
 
   it('rejects a publish to a topic that does not exist instead of creating it', async () => {

@@ -33,7 +33,9 @@ describe('provisioning (real Postgres, Kafka, ElasticMQ)', () => {
 
     expect(await migrate(pool, readMigrations(dir))).toEqual({ applied: ['0001_create.sql', '0002_add.sql'], alreadyApplied: [] });
     expect(await migrate(pool, readMigrations(dir))).toEqual({ applied: [], alreadyApplied: ['0001_create.sql', '0002_add.sql'] });
-    const { rows } = await pool.query("SELECT column_name FROM information_schema.columns WHERE table_name = 't' AND table_schema = current_schema() ORDER BY 1");
+    const { rows } = await pool.query(
+      "SELECT column_name FROM information_schema.columns WHERE table_name = 't' AND table_schema = current_schema() ORDER BY 1",
+    );
     expect(rows.map((r) => r.column_name)).toEqual(['a', 'b']);
 
     writeFileSync(join(dir, '0001_create.sql'), 'CREATE TABLE t (a bigint);');
@@ -53,7 +55,9 @@ describe('provisioning (real Postgres, Kafka, ElasticMQ)', () => {
     const name = uniqueName('provisioned');
     resources.onCleanup(() => kafkaAdmin.deleteTopics({ topics: [name] }));
 
-    expect(await provisionTopics(kafkaAdmin, [{ name, partitions: 2, retentionHours: 1 }])).toEqual([{ topic: name, action: 'created', detail: '2 partitions' }]);
+    expect(await provisionTopics(kafkaAdmin, [{ name, partitions: 2, retentionHours: 1 }])).toEqual([
+      { topic: name, action: 'created', detail: '2 partitions' },
+    ]);
     expect(await provisionTopics(kafkaAdmin, [{ name, partitions: 2, retentionHours: 1 }])).toEqual([{ topic: name, action: 'unchanged' }]);
     expect(await provisionTopics(kafkaAdmin, [{ name, partitions: 3, retentionHours: 2 }])).toEqual([
       { topic: name, action: 'partitions-increased', detail: '2 → 3' },
@@ -61,7 +65,9 @@ describe('provisioning (real Postgres, Kafka, ElasticMQ)', () => {
     ]);
     const metadata = await kafkaAdmin.fetchTopicMetadata({ topics: [name] });
     expect(metadata.topics[0].partitions).toHaveLength(3);
-    await expect(provisionTopics(kafkaAdmin, [{ name, partitions: 1, retentionHours: 2 }])).rejects.toThrow('Kafka cannot reduce partitions');
+    await expect(provisionTopics(kafkaAdmin, [{ name, partitions: 1, retentionHours: 2 }])).rejects.toThrow(
+      'Kafka cannot reduce partitions',
+    );
   });
 
   it('creates a queue with its DLQ and RedrivePolicy, and updates attributes in place', async () => {
@@ -73,11 +79,17 @@ describe('provisioning (real Postgres, Kafka, ElasticMQ)', () => {
       [name, 'created'],
     ]);
     expect((await provisionQueues(resources.sqs, [spec])).map((c) => c.action)).toEqual(['unchanged', 'unchanged']);
-    expect((await provisionQueues(resources.sqs, [{ ...spec, visibilityTimeoutSeconds: 45 }])).map((c) => c.action)).toEqual(['unchanged', 'attributes-updated']);
+    expect((await provisionQueues(resources.sqs, [{ ...spec, visibilityTimeoutSeconds: 45 }])).map((c) => c.action)).toEqual([
+      'unchanged',
+      'attributes-updated',
+    ]);
 
     const { Attributes } = await resources.sqs.send(new GetQueueAttributesCommand({ QueueUrl: first[1].url, AttributeNames: ['All'] }));
     expect(Attributes?.VisibilityTimeout).toBe('45');
-    expect(JSON.parse(Attributes?.RedrivePolicy ?? '{}')).toMatchObject({ maxReceiveCount: 3, deadLetterTargetArn: expect.stringContaining(`${name}-dlq`) });
+    expect(JSON.parse(Attributes?.RedrivePolicy ?? '{}')).toMatchObject({
+      maxReceiveCount: 3,
+      deadLetterTargetArn: expect.stringContaining(`${name}-dlq`),
+    });
   });
 
   it('provisions the project topology idempotently: a second run changes nothing', async () => {

@@ -1,5 +1,13 @@
-import { ChangeMessageVisibilityCommand, DeleteMessageBatchCommand, type Message, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import {
+  ChangeMessageVisibilityCommand,
+  DeleteMessageBatchCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+} from '@aws-sdk/client-sqs';
+import { SpanKind, trace } from '@opentelemetry/api';
 import { type InboundMessage, PermanentError, RetriableError } from '@qls/messaging';
+import { startTestTelemetry } from '@qls/observability/testing';
 import { TestResources, waitFor } from '@qls/testing';
 import { SqsConsumer, SqsPublisher, queueDepth } from './index';
 
@@ -39,10 +47,13 @@ describe('SQS (real ElasticMQ server)', () => {
 
   /** Long-polls until something arrives. */
   function receiveEventually(queueUrl: string, description: string): Promise<Message[]> {
-    return waitFor(async () => {
-      const messages = await receive(queueUrl, { wait: 1 });
-      return messages.length > 0 ? messages : undefined;
-    }, { timeoutMs: 15_000, description });
+    return waitFor(
+      async () => {
+        const messages = await receive(queueUrl, { wait: 1 });
+        return messages.length > 0 ? messages : undefined;
+      },
+      { timeoutMs: 15_000, description },
+    );
   }
 
   function startConsumer(queueUrl: string, dlqUrl: string, handler: (m: InboundMessage) => Promise<void>): SqsConsumer {
@@ -87,25 +98,35 @@ describe('SQS (real ElasticMQ server)', () => {
       const { url } = await resources.queue('change-visibility', { visibilityTimeoutSeconds: 1 });
       await publisher.publish(url, [{ body: 'slow work' }]);
       const [message] = await receiveEventually(url, 'the message');
-      await resources.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: 30 }));
+      await resources.sqs.send(
+        new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: 30 }),
+      );
       // Well past the original 1 s timeout, the extended lease still hides it.
       expect(await receive(url, { wait: 3 })).toEqual([]);
 
-      await resources.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: 0 }));
+      await resources.sqs.send(
+        new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: 0 }),
+      );
       const [released] = await receive(url, { wait: 1 });
       expect(released.MessageId).toBe(message.MessageId);
     });
 
     it('sends and deletes in batches, and reports depth with GetQueueAttributes', async () => {
       const { url } = await resources.queue('batch');
-      await publisher.publish(url, Array.from({ length: 25 }, (_, i) => ({ body: `m${i}`, headers: { 'event-id': `e${i}` } })));
+      await publisher.publish(
+        url,
+        Array.from({ length: 25 }, (_, i) => ({ body: `m${i}`, headers: { 'event-id': `e${i}` } })),
+      );
       expect(await queueDepth(resources.sqs, url)).toEqual({ visible: 25, inFlight: 0, delayed: 0 });
 
       const received: Message[] = [];
-      await waitFor(async () => {
-        received.push(...(await receive(url, { wait: 1 })));
-        return received.length === 25;
-      }, { timeoutMs: 15_000, description: '25 messages' });
+      await waitFor(
+        async () => {
+          received.push(...(await receive(url, { wait: 1 })));
+          return received.length === 25;
+        },
+        { timeoutMs: 15_000, description: '25 messages' },
+      );
       expect(new Set(received.map((m) => m.Body)).size).toBe(25);
       expect(received.every((m) => m.MessageAttributes?.['event-id']?.StringValue?.startsWith('e'))).toBe(true);
       expect(await queueDepth(resources.sqs, url)).toMatchObject({ visible: 0, inFlight: 25 });
@@ -113,7 +134,10 @@ describe('SQS (real ElasticMQ server)', () => {
       for (let i = 0; i < received.length; i += 10) {
         const batch = received.slice(i, i + 10);
         const result = await resources.sqs.send(
-          new DeleteMessageBatchCommand({ QueueUrl: url, Entries: batch.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle })) }),
+          new DeleteMessageBatchCommand({
+            QueueUrl: url,
+            Entries: batch.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle })),
+          }),
         );
         expect(result.Failed ?? []).toEqual([]);
       }
@@ -128,11 +152,14 @@ describe('SQS (real ElasticMQ server)', () => {
         expect(message.Attributes?.ApproximateReceiveCount).toBe(String(receiveCount));
       }
       // Like SQS, the server moves it on the next receive attempt after the third.
-      const [dead] = await waitFor(async () => {
-        expect(await receive(url, { wait: 1 })).toEqual([]);
-        const messages = await receive(dlqUrl ?? '');
-        return messages.length > 0 ? messages : undefined;
-      }, { timeoutMs: 15_000, description: 'the message in the DLQ' });
+      const [dead] = await waitFor(
+        async () => {
+          expect(await receive(url, { wait: 1 })).toEqual([]);
+          const messages = await receive(dlqUrl ?? '');
+          return messages.length > 0 ? messages : undefined;
+        },
+        { timeoutMs: 15_000, description: 'the message in the DLQ' },
+      );
       expect(dead.Body).toBe('poison');
     });
 
@@ -151,7 +178,10 @@ describe('SQS (real ElasticMQ server)', () => {
   describe('SqsConsumer', () => {
     it('deletes a message only after its handler resolved', async () => {
       const { url, dlqUrl = '' } = await resources.queue('ack', { maxReceiveCount: 3 });
-      await publisher.publish(url, Array.from({ length: 15 }, (_, i) => ({ body: String(i) })));
+      await publisher.publish(
+        url,
+        Array.from({ length: 15 }, (_, i) => ({ body: String(i) })),
+      );
       const handled = new Set<string>();
       startConsumer(url, dlqUrl, async (m) => void handled.add(m.body));
       await waitFor(() => handled.size === 15, { timeoutMs: 15_000, description: '15 handled messages' });
@@ -161,7 +191,10 @@ describe('SQS (real ElasticMQ server)', () => {
 
     it('does not let one slow message hold up the rest of its batch', async () => {
       const { url, dlqUrl = '' } = await resources.queue('hol', { maxReceiveCount: 3 });
-      await publisher.publish(url, Array.from({ length: 10 }, (_, i) => ({ body: String(i) })));
+      await publisher.publish(
+        url,
+        Array.from({ length: 10 }, (_, i) => ({ body: String(i) })),
+      );
       let releaseSlow!: () => void;
       const slow = new Promise<void>((resolve) => (releaseSlow = resolve));
       const done: string[] = [];
@@ -221,6 +254,31 @@ describe('SQS (real ElasticMQ server)', () => {
         'x-error-reason': 'schema version 99 is not supported',
         'x-original-source': url,
       });
+    });
+
+    it('carries the trace context in message attributes, and keeps a traceparent the message already has', async () => {
+      const telemetry = startTestTelemetry();
+      try {
+        const { url, dlqUrl = '' } = await resources.queue('traced', { maxReceiveCount: 3 });
+        const origin = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+        await trace.getTracer('test').startActiveSpan('POST /notifications', async (span) => {
+          await publisher.publish(url, [{ body: 'fresh' }, { body: 'from-outbox', headers: { traceparent: origin } }]);
+          span.end();
+        });
+        const seen = new Map<string, string | undefined>();
+        startConsumer(url, dlqUrl, async (m) => void seen.set(m.body, trace.getActiveSpan()?.spanContext().traceId));
+        await waitFor(() => seen.size === 2, { timeoutMs: 15_000, description: 'both messages' });
+
+        const request = telemetry.spans().find((s) => s.name === 'POST /notifications');
+        const send = telemetry.spans().find((s) => s.name.startsWith('send '));
+        expect(send?.kind).toBe(SpanKind.PRODUCER);
+        expect(send?.parentSpanContext?.spanId).toBe(request?.spanContext().spanId);
+        expect(send?.links.map((l) => l.context.traceId)).toEqual(['0af7651916cd43dd8448eb211c80319c']);
+        expect(seen.get('fresh')).toBe(request?.spanContext().traceId);
+        expect(seen.get('from-outbox')).toBe('0af7651916cd43dd8448eb211c80319c');
+      } finally {
+        await telemetry.shutdown();
+      }
     });
 
     it('finishes in-flight work on stop and takes no new messages', async () => {

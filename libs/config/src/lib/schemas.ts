@@ -49,6 +49,9 @@ export const redisEnv = {
 export type KafkaSettings = { brokers: string[]; clientId: string };
 
 /** Narrowed views the adapters take, so they never see raw variable names. */
-export function kafkaSettings(env: { KAFKA_BROKERS: string[]; KAFKA_CLIENT_ID?: string | undefined }, fallbackClientId: string): KafkaSettings {
+export function kafkaSettings(
+  env: { KAFKA_BROKERS: string[]; KAFKA_CLIENT_ID?: string | undefined },
+  fallbackClientId: string,
+): KafkaSettings {
   return { brokers: env.KAFKA_BROKERS, clientId: env.KAFKA_CLIENT_ID ?? fallbackClientId };
 }

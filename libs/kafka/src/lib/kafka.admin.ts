@@ -39,7 +39,11 @@ export class KafkaGroupAdmin {
       topic,
       timestamp,
       partitions: targets
-        .map(({ partition, offset }) => ({ partition, from: current.get(partition) === '-1' ? null : (current.get(partition) ?? null), to: offset }))
+        .map(({ partition, offset }) => ({
+          partition,
+          from: current.get(partition) === '-1' ? null : (current.get(partition) ?? null),
+          to: offset,
+        }))
         .sort((a, b) => a.partition - b.partition),
     };
   }

@@ -115,7 +115,8 @@ export class KafkaConsumer implements MessageConsumer {
   }
 
   private async deadLetter(message: InboundMessage, error: unknown): Promise<void> {
-    const source = message.source.system === 'kafka' ? `${message.source.topic}/${message.source.partition}/${message.source.offset}` : message.id;
+    const source =
+      message.source.system === 'kafka' ? `${message.source.topic}/${message.source.partition}/${message.source.offset}` : message.id;
     this.options.logger?.error({ source, code: errorCode(error), err: errorMessage(error) }, 'record sent to the dead-letter topic');
     await this.options.deadLetterPublisher.publish(this.options.deadLetterTopic, [
       {

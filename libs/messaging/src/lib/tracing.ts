@@ -1,20 +1,14 @@
-import {
-  type Context,
-  type Link,
-  type Span,
-  SpanKind,
-  SpanStatusCode,
-  context,
-  propagation,
-  trace,
-} from '@opentelemetry/api';
+import { type Context, type Link, type Span, SpanKind, SpanStatusCode, context, propagation, trace } from '@opentelemetry/api';
 import { errorCode, errorMessage } from './errors';
 import type { InboundMessage, OutboundMessage } from './message.port';
 
 const tracer = trace.getTracer('@qls/messaging');
 
 /** Writes the W3C trace context of `ctx` into a copy of `headers`. */
-export function injectTraceContext(headers: Readonly<Record<string, string>> = {}, ctx: Context = context.active()): Record<string, string> {
+export function injectTraceContext(
+  headers: Readonly<Record<string, string>> = {},
+  ctx: Context = context.active(),
+): Record<string, string> {
   const carrier: Record<string, string> = { ...headers };
   propagation.inject(ctx, carrier);
   return carrier;
@@ -66,7 +60,7 @@ export async function withProducerSpan<T>(
 /** One CONSUMER span per handled message, child of the trace the message carries. */
 export async function withConsumerSpan<T>(message: InboundMessage, handle: () => Promise<T>): Promise<T> {
   const parent = extractTraceContext(message.headers);
-  const destination = message.source.system === 'kafka' ? message.source.topic : message.source.queueUrl.split('/').pop() ?? '';
+  const destination = message.source.system === 'kafka' ? message.source.topic : (message.source.queueUrl.split('/').pop() ?? '');
   return tracer.startActiveSpan(
     `process ${destination}`,
     {

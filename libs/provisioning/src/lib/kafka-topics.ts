@@ -29,13 +29,17 @@ export async function provisionTopics(admin: Admin, specs: readonly TopicSpec[])
   for (const spec of present) {
     const partitions = metadata.topics.find((t) => t.name === spec.name)?.partitions.length ?? 0;
     if (partitions > spec.partitions) {
-      throw new Error(`topic ${spec.name} has ${partitions} partitions but the topology asks for ${spec.partitions}; Kafka cannot reduce partitions`);
+      throw new Error(
+        `topic ${spec.name} has ${partitions} partitions but the topology asks for ${spec.partitions}; Kafka cannot reduce partitions`,
+      );
     }
     if (partitions < spec.partitions) {
       await admin.createPartitions({ topicPartitions: [{ topic: spec.name, count: spec.partitions }] });
       changes.push({ topic: spec.name, action: 'partitions-increased', detail: `${partitions} → ${spec.partitions}` });
     }
-    const retention = configs.resources.find((r) => r.resourceName === spec.name)?.configEntries.find((e) => e.configName === 'retention.ms')?.configValue;
+    const retention = configs.resources
+      .find((r) => r.resourceName === spec.name)
+      ?.configEntries.find((e) => e.configName === 'retention.ms')?.configValue;
     const wanted = String(retentionMs(spec));
     if (retention !== wanted) {
       await admin.alterConfigs({

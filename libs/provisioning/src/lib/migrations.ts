@@ -46,7 +46,9 @@ export async function migrate(pool: Pool, migrations: readonly Migration[]): Pro
       checksum text NOT NULL,
       applied_at timestamptz NOT NULL DEFAULT now()
     )`);
-    const { rows } = await client.query<{ version: string; name: string; checksum: string }>('SELECT version, name, checksum FROM schema_migrations');
+    const { rows } = await client.query<{ version: string; name: string; checksum: string }>(
+      'SELECT version, name, checksum FROM schema_migrations',
+    );
     const done = new Map(rows.map((row) => [row.version, row]));
     const result: MigrationResult = { applied: [], alreadyApplied: [] };
     for (const migration of migrations) {
@@ -61,7 +63,11 @@ export async function migrate(pool: Pool, migrations: readonly Migration[]): Pro
       await client.query('BEGIN');
       try {
         await client.query(migration.sql);
-        await client.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [migration.version, migration.name, migration.checksum]);
+        await client.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [
+          migration.version,
+          migration.name,
+          migration.checksum,
+        ]);
         await client.query('COMMIT');
       } catch (error) {
         await client.query('ROLLBACK');

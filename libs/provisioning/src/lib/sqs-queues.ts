@@ -1,4 +1,11 @@
-import { CreateQueueCommand, GetQueueAttributesCommand, GetQueueUrlCommand, QueueDoesNotExist, type SQSClient, SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  QueueDoesNotExist,
+  type SQSClient,
+  SetQueueAttributesCommand,
+} from '@aws-sdk/client-sqs';
 import type { QueueSpec } from './topology';
 
 export type QueueChange = { queue: string; action: 'created' | 'attributes-updated' | 'unchanged'; url: string };
@@ -26,24 +33,35 @@ export async function provisionQueues(sqs: SQSClient, specs: readonly QueueSpec[
       const dlq = await ensureQueue(sqs, dlqName, base, { MessageRetentionPeriod: String(DLQ_RETENTION_SECONDS) });
       changes.push(dlq);
       const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.url, AttributeNames: ['QueueArn'] }));
-      attributes['RedrivePolicy'] = JSON.stringify({ deadLetterTargetArn: Attributes?.['QueueArn'], maxReceiveCount: spec.deadLetter.maxReceiveCount });
+      attributes['RedrivePolicy'] = JSON.stringify({
+        deadLetterTargetArn: Attributes?.['QueueArn'],
+        maxReceiveCount: spec.deadLetter.maxReceiveCount,
+      });
     }
     changes.push(await ensureQueue(sqs, fifo && !spec.name.endsWith('.fifo') ? `${spec.name}.fifo` : spec.name, base, attributes));
   }
   return changes;
 }
 
-async function ensureQueue(sqs: SQSClient, name: string, createOnly: Record<string, string>, attributes: Record<string, string>): Promise<QueueChange> {
+async function ensureQueue(
+  sqs: SQSClient,
+  name: string,
+  createOnly: Record<string, string>,
+  attributes: Record<string, string>,
+): Promise<QueueChange> {
   const url = await queueUrl(sqs, name);
   if (url === undefined) {
     const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: { ...createOnly, ...attributes } }));
     if (!QueueUrl) throw new Error(`CreateQueue ${name} returned no URL`);
     return { queue: name, action: 'created', url: QueueUrl };
   }
-  const { Attributes: current = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['All'] }));
+  const { Attributes: reported = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['All'] }));
+  const current: Record<string, string | undefined> = reported;
   // Attributes a server does not report (ElasticMQ omits MessageRetentionPeriod)
   // cannot be compared; they are set when the queue is created.
-  const differs = Object.entries(attributes).filter(([key, value]) => current[key] !== undefined && !sameAttribute(key, current[key], value));
+  const differs = Object.entries(attributes).filter(
+    ([key, value]) => current[key] !== undefined && !sameAttribute(key, current[key], value),
+  );
   if (differs.length === 0) return { queue: name, action: 'unchanged', url };
   await sqs.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: Object.fromEntries(differs) }));
   return { queue: name, action: 'attributes-updated', url };
@@ -59,7 +77,8 @@ async function queueUrl(sqs: SQSClient, name: string): Promise<string | undefine
   try {
     return (await sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl;
   } catch (error) {
-    if (error instanceof QueueDoesNotExist || (error as { name?: string }).name === 'AWS.SimpleQueueService.NonExistentQueue') return undefined;
+    if (error instanceof QueueDoesNotExist || (error as { name?: string }).name === 'AWS.SimpleQueueService.NonExistentQueue')
+      return undefined;
     throw error;
   }
 }

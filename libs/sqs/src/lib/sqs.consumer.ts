@@ -160,7 +160,13 @@ export class SqsConsumer implements MessageConsumer {
   }
 
   private async onFailure(message: InboundMessage, receiptHandle: string, error: unknown): Promise<void> {
-    const log = { queueUrl: this.options.queueUrl, messageId: message.id, attempt: message.attempt, code: errorCode(error), err: errorMessage(error) };
+    const log = {
+      queueUrl: this.options.queueUrl,
+      messageId: message.id,
+      attempt: message.attempt,
+      code: errorCode(error),
+      err: errorMessage(error),
+    };
     try {
       if (isRetriable(error)) {
         const delayMs = backoffDelay(message.attempt, this.options.retry ?? defaultRetry);
@@ -184,7 +190,10 @@ export class SqsConsumer implements MessageConsumer {
       this.scheduleDelete(message.id, receiptHandle);
     } catch (secondary) {
       // Leave the message alone: its visibility timeout brings it back.
-      this.options.logger?.error({ ...log, secondary: errorMessage(secondary) }, 'could not record the failure; message will be redelivered');
+      this.options.logger?.error(
+        { ...log, secondary: errorMessage(secondary) },
+        'could not record the failure; message will be redelivered',
+      );
     }
   }
 
@@ -192,18 +201,25 @@ export class SqsConsumer implements MessageConsumer {
   private heartbeat(receiptHandle: string): () => void {
     const visibility = this.options.visibilityTimeoutSeconds ?? 30;
     const deadline = Date.now() + (this.options.maxProcessingSeconds ?? 900) * 1000;
-    const timer = setInterval(() => {
-      if (Date.now() + visibility * 1000 > deadline) return clearInterval(timer);
-      this.changeVisibility(receiptHandle, visibility).catch((error: unknown) =>
-        this.options.logger?.warn({ queueUrl: this.options.queueUrl, err: errorMessage(error) }, 'visibility heartbeat failed'),
-      );
-    }, (visibility * 1000) / 3);
+    const timer = setInterval(
+      () => {
+        if (Date.now() + visibility * 1000 > deadline) return clearInterval(timer);
+        this.changeVisibility(receiptHandle, visibility).catch((error: unknown) =>
+          this.options.logger?.warn({ queueUrl: this.options.queueUrl, err: errorMessage(error) }, 'visibility heartbeat failed'),
+        );
+      },
+      (visibility * 1000) / 3,
+    );
     return () => clearInterval(timer);
   }
 
   private async changeVisibility(receiptHandle: string, seconds: number): Promise<void> {
     await this.client.send(
-      new ChangeMessageVisibilityCommand({ QueueUrl: this.options.queueUrl, ReceiptHandle: receiptHandle, VisibilityTimeout: Math.min(seconds, 43_200) }),
+      new ChangeMessageVisibilityCommand({
+        QueueUrl: this.options.queueUrl,
+        ReceiptHandle: receiptHandle,
+        VisibilityTimeout: Math.min(seconds, 43_200),
+      }),
     );
   }
 
@@ -226,11 +242,17 @@ export class SqsConsumer implements MessageConsumer {
           }),
         );
         if (result.Failed?.length) {
-          this.options.logger?.warn({ queueUrl: this.options.queueUrl, failed: result.Failed }, 'some deletes failed; those messages will be redelivered');
+          this.options.logger?.warn(
+            { queueUrl: this.options.queueUrl, failed: result.Failed },
+            'some deletes failed; those messages will be redelivered',
+          );
         }
       } catch (error) {
         // A lost delete means a redelivery, which handlers tolerate (at-least-once).
-        this.options.logger?.warn({ queueUrl: this.options.queueUrl, err: errorMessage(error) }, 'DeleteMessageBatch failed; messages will be redelivered');
+        this.options.logger?.warn(
+          { queueUrl: this.options.queueUrl, err: errorMessage(error) },
+          'DeleteMessageBatch failed; messages will be redelivered',
+        );
       }
     }
   }

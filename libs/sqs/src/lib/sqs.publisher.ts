@@ -44,7 +44,10 @@ export class SqsPublisher implements MessagePublisher {
         }),
       );
     } catch (cause) {
-      throw new RetriableError('SQS.PUBLISH_FAILED', `SendMessageBatch to ${queueUrl} failed: ${(cause as Error).message}`, { cause, context });
+      throw new RetriableError('SQS.PUBLISH_FAILED', `SendMessageBatch to ${queueUrl} failed: ${(cause as Error).message}`, {
+        cause,
+        context,
+      });
     }
     const failed = result.Failed ?? [];
     if (failed.length === 0) return;
@@ -68,9 +71,14 @@ function toAttributes(headers: Readonly<Record<string, string>>, queueUrl: strin
 
 function fifoFields(message: OutboundMessage, queueUrl: string): { MessageGroupId: string; MessageDeduplicationId?: string } {
   if (message.key === undefined) {
-    throw new PermanentError('SQS.FIFO_KEY_MISSING', 'a message for a FIFO queue needs a key (its MessageGroupId)', { context: { queueUrl } });
+    throw new PermanentError('SQS.FIFO_KEY_MISSING', 'a message for a FIFO queue needs a key (its MessageGroupId)', {
+      context: { queueUrl },
+    });
   }
-  return { MessageGroupId: message.key, ...(message.deduplicationId === undefined ? {} : { MessageDeduplicationId: message.deduplicationId }) };
+  return {
+    MessageGroupId: message.key,
+    ...(message.deduplicationId === undefined ? {} : { MessageDeduplicationId: message.deduplicationId }),
+  };
 }
 
 export function queueName(queueUrl: string): string {

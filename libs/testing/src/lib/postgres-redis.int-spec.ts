@@ -30,7 +30,9 @@ describe('Postgres and Redis (real servers)', () => {
     expect(rowsA).toHaveLength(30);
     expect(rowsB).toHaveLength(30);
     expect(rowsA.filter((id) => rowsB.includes(id))).toEqual([]);
-    const { rows } = await pool.query<{ claimed_by: string; n: number }>('SELECT claimed_by, count(*)::int AS n FROM work GROUP BY claimed_by ORDER BY claimed_by');
+    const { rows } = await pool.query<{ claimed_by: string; n: number }>(
+      'SELECT claimed_by, count(*)::int AS n FROM work GROUP BY claimed_by ORDER BY claimed_by',
+    );
     expect(rows).toEqual([
       { claimed_by: 'a', n: 30 },
       { claimed_by: 'b', n: 30 },
@@ -45,7 +47,10 @@ describe('Postgres and Redis (real servers)', () => {
     expect(await redis.set(key, 'worker-2', 'PX', 300, 'NX')).toBeNull();
     expect(await redis.get(key)).toBe('worker-1');
 
-    await waitFor(async () => (await redis.set(key, 'worker-2', 'PX', 300, 'NX')) === 'OK', { timeoutMs: 5_000, description: 'the lease to expire' });
+    await waitFor(async () => (await redis.set(key, 'worker-2', 'PX', 300, 'NX')) === 'OK', {
+      timeoutMs: 5_000,
+      description: 'the lease to expire',
+    });
     expect(await redis.get(key)).toBe('worker-2');
     await redis.del(key);
   });

@@ -35,7 +35,14 @@ export class TestResources {
     try {
       await admin.createTopics({
         waitForLeaders: true,
-        topics: [{ topic, numPartitions: partitions, replicationFactor: 1, configEntries: Object.entries(config).map(([name, value]) => ({ name, value })) }],
+        topics: [
+          {
+            topic,
+            numPartitions: partitions,
+            replicationFactor: 1,
+            configEntries: Object.entries(config).map(([name, value]) => ({ name, value })),
+          },
+        ],
       });
     } finally {
       await admin.disconnect();
@@ -61,7 +68,10 @@ export class TestResources {
     if (options.maxReceiveCount !== undefined) {
       dlqUrl = await this.createQueue(`${name}-dlq${suffix}`, fifoAttributes);
       const { Attributes } = await this.sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }));
-      attributes['RedrivePolicy'] = JSON.stringify({ deadLetterTargetArn: Attributes?.['QueueArn'], maxReceiveCount: options.maxReceiveCount });
+      attributes['RedrivePolicy'] = JSON.stringify({
+        deadLetterTargetArn: Attributes?.['QueueArn'],
+        maxReceiveCount: options.maxReceiveCount,
+      });
     }
     const url = await this.createQueue(`${name}${suffix}`, attributes);
     return { url, dlqUrl };

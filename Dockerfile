@@ -1,0 +1,53 @@
+# syntax=docker/dockerfile:1
+#
+# One image per app, all from this file: pick the app with --target.
+#
+#   docker build --target outbox-relay -t queues-logs-streams/outbox-relay:local .
+#
+# Stages: `build` installs every dependency and builds every app once
+# (dist/apps/<app>/main.js); `prod-deps` installs production dependencies only;
+# `runtime` is what ships (non-root, no sources, no dev dependencies); one short
+# stage per app at the end sets what it runs.
+#
+# NODE_VERSION follows .nvmrc (infra/deploy checks that they agree).
+ARG NODE_VERSION=24.21.0
+
+FROM node:${NODE_VERSION}-bookworm-slim AS build
+WORKDIR /repo
+ENV NX_DAEMON=false NX_NO_CLOUD=true NX_TUI=false CI=true
+COPY package.json package-lock.json .npmrc ./
+RUN npm ci --no-audit --no-fund --loglevel=error
+COPY . .
+RUN npx nx run-many -t build --outputStyle=static
+
+FROM node:${NODE_VERSION}-bookworm-slim AS prod-deps
+WORKDIR /repo
+COPY package.json package-lock.json .npmrc ./
+RUN npm ci --omit=dev --no-audit --no-fund --loglevel=error \
+  && npm cache clean --force
+
+FROM node:${NODE_VERSION}-bookworm-slim AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+# Owned by root and read-only for the app user: the app cannot change its own code.
+COPY --from=prod-deps /repo/node_modules ./node_modules
+# uid:gid 1000 is the image's `node` user; numeric so Kubernetes can verify
+# runAsNonRoot without looking the name up.
+USER 1000:1000
+# Apps handle SIGTERM themselves (graceful drain); compose adds an init process.
+EXPOSE 3000
+
+# ------------------------------------------------------------------ apps
+# Adding an app: copy one block and change the name in its three places.
+
+FROM runtime AS provision
+COPY --from=build /repo/dist/apps/provision ./dist/apps/provision
+# Read at run time, from /app/infra/... (the same path relative to the working
+# directory, and to dist/apps/provision, as in the repository).
+COPY --from=build /repo/infra/provision ./infra/provision
+COPY --from=build /repo/infra/migrations ./infra/migrations
+CMD ["node", "dist/apps/provision/main.js"]
+
+FROM runtime AS outbox-relay
+COPY --from=build /repo/dist/apps/outbox-relay ./dist/apps/outbox-relay
+CMD ["node", "dist/apps/outbox-relay/main.js"]
