@@ -10,12 +10,18 @@ import tseslint from 'typescript-eslint';
  */
 const typeRules = [
   { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:feature', 'type:data-access', 'type:domain', 'type:contracts', 'type:util'] },
-  { sourceTag: 'type:feature', onlyDependOnLibsWithTags: ['type:feature', 'type:data-access', 'type:domain', 'type:contracts', 'type:util'] },
+  {
+    sourceTag: 'type:feature',
+    onlyDependOnLibsWithTags: ['type:feature', 'type:data-access', 'type:domain', 'type:contracts', 'type:util'],
+  },
   { sourceTag: 'type:data-access', onlyDependOnLibsWithTags: ['type:data-access', 'type:domain', 'type:contracts', 'type:util'] },
   { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:util'] },
   { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:contracts'] },
   { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util'] },
-  { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:data-access', 'type:domain', 'type:contracts', 'type:util', 'type:testing'] },
+  {
+    sourceTag: 'type:testing',
+    onlyDependOnLibsWithTags: ['type:data-access', 'type:domain', 'type:contracts', 'type:util', 'type:testing'],
+  },
 ];
 const scopeRules = [
   { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
@@ -23,7 +29,10 @@ const scopeRules = [
   { sourceTag: 'scope:notification', onlyDependOnLibsWithTags: ['scope:notification', 'scope:outbox', 'scope:shared'] },
   { sourceTag: 'scope:metrics', onlyDependOnLibsWithTags: ['scope:metrics', 'scope:shared'] },
   { sourceTag: 'scope:feed', onlyDependOnLibsWithTags: ['scope:feed', 'scope:outbox', 'scope:shared'] },
-  { sourceTag: 'scope:ops', onlyDependOnLibsWithTags: ['scope:ops', 'scope:notification', 'scope:metrics', 'scope:feed', 'scope:outbox', 'scope:shared'] },
+  {
+    sourceTag: 'scope:ops',
+    onlyDependOnLibsWithTags: ['scope:ops', 'scope:notification', 'scope:metrics', 'scope:feed', 'scope:outbox', 'scope:shared'],
+  },
 ];
 const boundaries = (extraForTests) => [
   'error',

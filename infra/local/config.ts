@@ -27,12 +27,7 @@ export class ConfigError extends Error {}
 type Env = Record<string, string | undefined>;
 
 export function readSettings(env: Env, repoRoot: string): Settings {
-  const database = parseUrl(
-    env,
-    'DATABASE_URL',
-    ['postgres:', 'postgresql:'],
-    'postgres://qls:qls@127.0.0.1:5432/qls',
-  );
+  const database = parseUrl(env, 'DATABASE_URL', ['postgres:', 'postgresql:'], 'postgres://qls:qls@127.0.0.1:5432/qls');
   const settings: Settings = {
     repoRoot,
     dataDir: resolve(repoRoot, env['QLS_DATA_DIR'] || '.data'),
@@ -40,59 +35,36 @@ export function readSettings(env: Env, repoRoot: string): Settings {
     timeoutMs: parseTimeout(env),
     kafka: {
       port: parseBrokerPort(env),
-      controllerPort: parsePort(
-        'KAFKA_CONTROLLER_PORT',
-        required(env, 'KAFKA_CONTROLLER_PORT'),
-      ),
+      controllerPort: parsePort('KAFKA_CONTROLLER_PORT', required(env, 'KAFKA_CONTROLLER_PORT')),
     },
     sqs: {
-      port: urlPort(
-        parseUrl(env, 'SQS_ENDPOINT', ['http:'], 'http://127.0.0.1:9324'),
-        'SQS_ENDPOINT',
-      ),
+      port: urlPort(parseUrl(env, 'SQS_ENDPOINT', ['http:'], 'http://127.0.0.1:9324'), 'SQS_ENDPOINT'),
     },
     postgres: {
       port: urlPort(database, 'DATABASE_URL'),
-      user: identifier(
-        decodeURIComponent(database.username),
-        'DATABASE_URL',
-        'user',
-      ),
+      user: identifier(decodeURIComponent(database.username), 'DATABASE_URL', 'user'),
       password: decodeURIComponent(database.password),
-      database: identifier(
-        decodeURIComponent(database.pathname.slice(1)),
-        'DATABASE_URL',
-        'database name',
-      ),
+      database: identifier(decodeURIComponent(database.pathname.slice(1)), 'DATABASE_URL', 'database name'),
     },
     redis: {
-      port: urlPort(
-        parseUrl(env, 'REDIS_URL', ['redis:'], 'redis://127.0.0.1:6379'),
-        'REDIS_URL',
-      ),
+      port: urlPort(parseUrl(env, 'REDIS_URL', ['redis:'], 'redis://127.0.0.1:6379'), 'REDIS_URL'),
     },
   };
   if (!settings.postgres.password)
-    throw new ConfigError(
-      'DATABASE_URL has no password (expected postgres://user:password@127.0.0.1:5432/db)',
-    );
+    throw new ConfigError('DATABASE_URL has no password (expected postgres://user:password@127.0.0.1:5432/db)');
   assertDistinctPorts(settings);
   return settings;
 }
 
 function required(env: Env, name: string): string {
   const value = env[name]?.trim();
-  if (!value)
-    throw new ConfigError(
-      `${name} is not set (its default is in infra/env/local.env; run through ./dev to load it)`,
-    );
+  if (!value) throw new ConfigError(`${name} is not set (its default is in infra/env/local.env; run through ./dev to load it)`);
   return value;
 }
 
 function parsePort(name: string, text: string): number {
   const port = Number(text);
-  if (!/^\d+$/.test(text) || port < 1 || port > 65535)
-    throw new ConfigError(`${name} has an invalid port "${text}"`);
+  if (!/^\d+$/.test(text) || port < 1 || port > 65535) throw new ConfigError(`${name} has an invalid port "${text}"`);
   return port;
 }
 
@@ -100,19 +72,11 @@ function parsePort(name: string, text: string): number {
 function parseBrokerPort(env: Env): number {
   const first = required(env, 'KAFKA_BROKERS').split(',')[0].trim();
   const match = /^[^:\s]+:(\d+)$/.exec(first);
-  if (!match)
-    throw new ConfigError(
-      `KAFKA_BROKERS must be host:port[,host:port...], got "${first}" (e.g. 127.0.0.1:9092)`,
-    );
+  if (!match) throw new ConfigError(`KAFKA_BROKERS must be host:port[,host:port...], got "${first}" (e.g. 127.0.0.1:9092)`);
   return parsePort('KAFKA_BROKERS', match[1]);
 }
 
-function parseUrl(
-  env: Env,
-  name: string,
-  protocols: string[],
-  example: string,
-): URL {
+function parseUrl(env: Env, name: string, protocols: string[], example: string): URL {
   const text = required(env, name);
   let url: URL;
   try {
@@ -121,24 +85,19 @@ function parseUrl(
     throw new ConfigError(`${name} is not a URL: "${text}" (e.g. ${example})`);
   }
   if (!protocols.includes(url.protocol))
-    throw new ConfigError(
-      `${name} must start with ${protocols.map((p) => `${p}//`).join(' or ')}, got "${text}"`,
-    );
+    throw new ConfigError(`${name} must start with ${protocols.map((p) => `${p}//`).join(' or ')}, got "${text}"`);
   return url;
 }
 
 function urlPort(url: URL, name: string): number {
   // The port is spelled out in every environment file; relying on a scheme default would hide typos.
-  if (!url.port)
-    throw new ConfigError(`${name} must include a port, got "${url.href}"`);
+  if (!url.port) throw new ConfigError(`${name} must include a port, got "${url.href}"`);
   return parsePort(name, url.port);
 }
 
 function identifier(value: string, name: string, what: string): string {
   if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(value)) {
-    throw new ConfigError(
-      `${name} has an invalid ${what} "${value}" (letters, digits and _ only)`,
-    );
+    throw new ConfigError(`${name} has an invalid ${what} "${value}" (letters, digits and _ only)`);
   }
   return value;
 }
@@ -147,9 +106,7 @@ function parseTimeout(env: Env): number {
   const text = env['QLS_INFRA_TIMEOUT_MS']?.trim() || '120000';
   const ms = Number(text);
   if (!Number.isInteger(ms) || ms <= 0)
-    throw new ConfigError(
-      `QLS_INFRA_TIMEOUT_MS must be a positive number of milliseconds, got "${text}"`,
-    );
+    throw new ConfigError(`QLS_INFRA_TIMEOUT_MS must be a positive number of milliseconds, got "${text}"`);
   return ms;
 }
 
@@ -162,10 +119,7 @@ function assertDistinctPorts(s: Settings): void {
     ['REDIS_URL', s.redis.port],
   ];
   for (const [name, port] of ports) {
-    const other = ports.find(
-      ([otherName, otherPort]) => otherName !== name && otherPort === port,
-    );
-    if (other)
-      throw new ConfigError(`${name} and ${other[0]} both use port ${port}`);
+    const other = ports.find(([otherName, otherPort]) => otherName !== name && otherPort === port);
+    if (other) throw new ConfigError(`${name} and ${other[0]} both use port ${port}`);
   }
 }

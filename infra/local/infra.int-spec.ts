@@ -4,13 +4,7 @@
  * one set of servers, started by the first.
  */
 import { spawn } from 'node:child_process';
-import {
-  chmodSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-} from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server as NetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,67 +39,36 @@ describe('local server manager (infra/local/infra.ts)', () => {
   const seenPids = new Set<number>();
   let blocker: NetServer | undefined;
 
-  function manager(
-    args: string[],
-    env: Record<string, string> = {},
-  ): Promise<Outcome> {
+  function manager(args: string[], env: Record<string, string> = {}): Promise<Outcome> {
     const started = Date.now();
-    const child = spawn(
-      process.execPath,
-      [
-        '--disable-warning=MODULE_TYPELESS_PACKAGE_JSON',
-        join(__dirname, 'infra.ts'),
-        ...args,
-      ],
-      {
-        env: { ...process.env, ...ENV, QLS_DATA_DIR: dataDir, ...env },
-      },
-    );
+    const child = spawn(process.execPath, ['--disable-warning=MODULE_TYPELESS_PACKAGE_JSON', join(__dirname, 'infra.ts'), ...args], {
+      env: { ...process.env, ...ENV, QLS_DATA_DIR: dataDir, ...env },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    return new Promise((resolve) =>
-      child.once('close', (code) =>
-        resolve({ code, stdout, stderr, ms: Date.now() - started }),
-      ),
-    );
+    return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr, ms: Date.now() - started })));
   }
 
   function expectExit(outcome: Outcome, code: number): void {
-    if (outcome.code !== code)
-      throw new Error(
-        `expected exit ${code}, got ${outcome.code}\n${outcome.stdout}\n${outcome.stderr}`,
-      );
+    if (outcome.code !== code) throw new Error(`expected exit ${code}, got ${outcome.code}\n${outcome.stdout}\n${outcome.stderr}`);
     expect(outcome.code).toBe(code);
   }
 
   /** Each server's recorded pid and every descendant (Postgres forks a process per task). */
   function recordedProcesses(): number[] {
-    const pids = SERVERS.map((name) =>
-      Number(readFileSync(join(dataDir, name, 'server.pid'), 'utf8')),
-    );
+    const pids = SERVERS.map((name) => Number(readFileSync(join(dataDir, name, 'server.pid'), 'utf8')));
     return pids.flatMap(withDescendants);
   }
 
   beforeAll(async () => {
-    const busy = (
-      await Promise.all(
-        Object.values(PORTS).map(async (port) =>
-          (await portFree(port)) ? [] : [port],
-        ),
-      )
-    ).flat();
-    if (busy.length > 0)
-      throw new Error(
-        `test ports ${busy.join(', ')} are in use: stop whatever holds them first`,
-      );
+    const busy = (await Promise.all(Object.values(PORTS).map(async (port) => ((await portFree(port)) ? [] : [port])))).flat();
+    if (busy.length > 0) throw new Error(`test ports ${busy.join(', ')} are in use: stop whatever holds them first`);
   });
 
   afterAll(async () => {
-    await new Promise((resolve) =>
-      blocker ? blocker.close(resolve) : resolve(undefined),
-    );
+    await new Promise((resolve) => (blocker ? blocker.close(resolve) : resolve(undefined)));
     await manager(['down']);
     for (const pid of seenPids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
     rmSync(dataDir, { recursive: true, force: true });
@@ -114,27 +77,18 @@ describe('local server manager (infra/local/infra.ts)', () => {
   it('up starts the four servers, and a second up leaves them running', async () => {
     const first = await manager(['up']);
     expectExit(first, 0);
-    for (const name of SERVERS)
-      expect(first.stdout).toMatch(
-        new RegExp(`^${name} +started \\(pid \\d+\\)`, 'm'),
-      );
+    for (const name of SERVERS) expect(first.stdout).toMatch(new RegExp(`^${name} +started \\(pid \\d+\\)`, 'm'));
     recordedProcesses().forEach((pid) => seenPids.add(pid));
 
     const second = await manager(['up']);
     expectExit(second, 0);
-    for (const name of SERVERS)
-      expect(second.stdout).toMatch(
-        new RegExp(`^${name} +already running`, 'm'),
-      );
+    for (const name of SERVERS) expect(second.stdout).toMatch(new RegExp(`^${name} +already running`, 'm'));
   }, 240_000);
 
   it('status reports every server running and exits 0', async () => {
     const outcome = await manager(['status']);
     expectExit(outcome, 0);
-    for (const name of SERVERS)
-      expect(outcome.stdout).toMatch(
-        new RegExp(`^${name} +running +pid \\d+`, 'm'),
-      );
+    for (const name of SERVERS) expect(outcome.stdout).toMatch(new RegExp(`^${name} +running +pid \\d+`, 'm'));
   }, 30_000);
 
   it('down stops every process it started and frees the ports; a second down is a no-op', async () => {
@@ -143,14 +97,12 @@ describe('local server manager (infra/local/infra.ts)', () => {
 
     expectExit(await manager(['down']), 0);
     expect(processes.filter(isAlive)).toEqual([]);
-    for (const port of Object.values(PORTS))
-      expect(await portFree(port)).toBe(true);
+    for (const port of Object.values(PORTS)) expect(await portFree(port)).toBe(true);
 
     expectExit(await manager(['status']), 3);
     const again = await manager(['down']);
     expectExit(again, 0);
-    for (const name of SERVERS)
-      expect(again.stdout).toMatch(new RegExp(`^${name} +not running`, 'm'));
+    for (const name of SERVERS) expect(again.stdout).toMatch(new RegExp(`^${name} +not running`, 'm'));
   }, 120_000);
 
   it('up fails fast, naming the server, when another process holds its port', async () => {
@@ -162,19 +114,11 @@ describe('local server manager (infra/local/infra.ts)', () => {
     });
 
     expectExit(outcome, 1);
-    expect(outcome.stderr).toMatch(
-      new RegExp(`^redis: FAILED: port ${PORTS.redis} .*in use`, 'm'),
-    );
+    expect(outcome.stderr).toMatch(new RegExp(`^redis: FAILED: port ${PORTS.redis} .*in use`, 'm'));
     expect(outcome.ms).toBeLessThan(timeoutMs);
     // Nothing else may be left running after a failed up.
     expectExit(await manager(['status']), 3);
-    for (const port of [
-      PORTS.kafka,
-      PORTS.kafkaController,
-      PORTS.sqs,
-      PORTS.postgres,
-    ])
-      expect(await portFree(port)).toBe(true);
+    for (const port of [PORTS.kafka, PORTS.kafkaController, PORTS.sqs, PORTS.postgres]) expect(await portFree(port)).toBe(true);
   }, 120_000);
 });
 
@@ -204,22 +148,15 @@ function isAlive(pid: number): boolean {
 
 function withDescendants(pid: number): number[] {
   const parentOf = new Map<number, number>();
-  for (const entry of readdirSync('/proc').filter((name) =>
-    /^\d+$/.test(name),
-  )) {
+  for (const entry of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      parentOf.set(
-        Number(entry),
-        Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]),
-      );
+      parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
     } catch {
       // exited while we looked
     }
   }
   const tree = [pid];
-  for (let i = 0; i < tree.length; i++)
-    for (const [child, parent] of parentOf)
-      if (parent === tree[i]) tree.push(child);
+  for (let i = 0; i < tree.length; i++) for (const [child, parent] of parentOf) if (parent === tree[i]) tree.push(child);
   return tree;
 }

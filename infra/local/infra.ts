@@ -9,24 +9,8 @@
 import { appendFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError, readSettings, type Settings } from './config.ts';
-import {
-  isOurs,
-  portInUse,
-  readPid,
-  removePid,
-  rotateLog,
-  spawnDetached,
-  stopTree,
-  tail,
-  waitFor,
-  writePid,
-} from './procs.ts';
-import {
-  type Server,
-  type ServerHome,
-  SERVER_NAMES,
-  SERVERS,
-} from './servers.ts';
+import { isOurs, portInUse, readPid, removePid, rotateLog, spawnDetached, stopTree, tail, waitFor, writePid } from './procs.ts';
+import { type Server, type ServerHome, SERVER_NAMES, SERVERS } from './servers.ts';
 
 const USAGE = `usage: node infra/local/infra.ts <up|down|status|logs> [${SERVER_NAMES.join('|')}]`;
 const STOP_GRACE_MS = 30_000;
@@ -48,23 +32,14 @@ class ServerFailure extends Error {
 
 async function main(argv: string[]): Promise<number> {
   const [command, only, ...extra] = argv;
-  const commands: Record<
-    string,
-    (s: Settings, servers: readonly Server[], only?: string) => Promise<number>
-  > = { up, down, status, logs };
+  const commands: Record<string, (s: Settings, servers: readonly Server[], only?: string) => Promise<number>> = { up, down, status, logs };
   const run = command === undefined ? undefined : commands[command];
-  const servers = SERVERS.filter(
-    (server) => only === undefined || server.name === only,
-  );
+  const servers = SERVERS.filter((server) => only === undefined || server.name === only);
   if (!run || extra.length > 0 || servers.length === 0) {
     console.error(USAGE);
     return 2;
   }
-  return run(
-    readSettings(process.env, resolve(import.meta.dirname, '../..')),
-    servers,
-    only,
-  );
+  return run(readSettings(process.env, resolve(import.meta.dirname, '../..')), servers, only);
 }
 
 function home(s: Settings, server: Server): ServerHome {
@@ -95,41 +70,25 @@ function say(server: Server, message: string): void {
 
 async function up(s: Settings, servers: readonly Server[]): Promise<number> {
   const run: Run = { started: [], logFrom: new Map() };
-  const toStart = servers.filter(
-    (server) => runningPid(s, server) === undefined,
-  );
+  const toStart = servers.filter((server) => runningPid(s, server) === undefined);
   const busy = await busyPorts(s, toStart);
   if (busy.length > 0) return reportFailures(s, busy, run);
 
-  const results = await Promise.allSettled(
-    servers.map((server) => bringUp(s, server, run)),
-  );
-  const failures = results.flatMap((result, i) =>
-    result.status === 'rejected' ? [asFailure(servers[i], result.reason)] : [],
-  );
+  const results = await Promise.allSettled(servers.map((server) => bringUp(s, server, run)));
+  const failures = results.flatMap((result, i) => (result.status === 'rejected' ? [asFailure(servers[i], result.reason)] : []));
   return failures.length === 0 ? 0 : reportFailures(s, failures, run);
 }
 
 /** Ports of servers about to start that some other process already holds: fail before starting anything. */
-async function busyPorts(
-  s: Settings,
-  servers: readonly Server[],
-): Promise<ServerFailure[]> {
+async function busyPorts(s: Settings, servers: readonly Server[]): Promise<ServerFailure[]> {
   const checks = servers.flatMap((server) =>
-    server
-      .ports(s)
-      .map(async (port) =>
-        (await portInUse(port)) ? ([server, port] as const) : undefined,
-      ),
+    server.ports(s).map(async (port) => ((await portInUse(port)) ? ([server, port] as const) : undefined)),
   );
   return (await Promise.all(checks))
     .filter((hit) => hit !== undefined)
     .map(
       ([server, port]) =>
-        new ServerFailure(
-          server,
-          `port ${port} on 127.0.0.1 is already in use by another process (not this data dir's ${server.name})`,
-        ),
+        new ServerFailure(server, `port ${port} on 127.0.0.1 is already in use by another process (not this data dir's ${server.name})`),
     );
 }
 
@@ -147,10 +106,7 @@ async function bringUp(s: Settings, server: Server, run: Run): Promise<void> {
   const pid = await start(s, server, run);
   await awaitReady(s, server, pid);
   await server.afterStart?.(s, home(s, server));
-  say(
-    server,
-    `started (pid ${pid}) at ${server.address(s)}, ready in ${((Date.now() - since) / 1000).toFixed(1)} s`,
-  );
+  say(server, `started (pid ${pid}) at ${server.address(s)}, ready in ${((Date.now() - since) / 1000).toFixed(1)} s`);
 }
 
 async function start(s: Settings, server: Server, run: Run): Promise<number> {
@@ -159,10 +115,7 @@ async function start(s: Settings, server: Server, run: Run): Promise<number> {
   removePid(h.pidPath);
   rotateLog(h.logPath, 20 * 1024 * 1024);
   run.logFrom.set(server, logSize(h.logPath));
-  appendFileSync(
-    h.logPath,
-    `==== ${new Date().toISOString()} infra.ts up: starting ${server.name} ====\n`,
-  );
+  appendFileSync(h.logPath, `==== ${new Date().toISOString()} infra.ts up: starting ${server.name} ====\n`);
   const launch = await server.prepare(s, h);
   const pid = await spawnDetached(launch);
   writePid(h.pidPath, pid);
@@ -170,61 +123,38 @@ async function start(s: Settings, server: Server, run: Run): Promise<number> {
   return pid;
 }
 
-async function awaitReady(
-  s: Settings,
-  server: Server,
-  pid: number,
-): Promise<void> {
+async function awaitReady(s: Settings, server: Server, pid: number): Promise<void> {
   const { dir } = home(s, server);
   const ready = await waitFor(
     async () => {
-      if (!isOurs(pid, dir))
-        throw new ServerFailure(server, `exited while starting (pid ${pid})`);
+      if (!isOurs(pid, dir)) throw new ServerFailure(server, `exited while starting (pid ${pid})`);
       return server.ready(s);
     },
     s.timeoutMs,
     250,
   );
-  if (!ready)
-    throw new ServerFailure(
-      server,
-      `not ready after ${s.timeoutMs} ms (QLS_INFRA_TIMEOUT_MS)`,
-    );
+  if (!ready) throw new ServerFailure(server, `not ready after ${s.timeoutMs} ms (QLS_INFRA_TIMEOUT_MS)`);
 }
 
 function asFailure(server: Server, reason: unknown): ServerFailure {
   if (reason instanceof ServerFailure) return reason;
-  return new ServerFailure(
-    server,
-    reason instanceof Error ? reason.message : String(reason),
-  );
+  return new ServerFailure(server, reason instanceof Error ? reason.message : String(reason));
 }
 
 /** Names each failed server with what it logged during this run, then stops whatever this run started. */
-async function reportFailures(
-  s: Settings,
-  failures: readonly ServerFailure[],
-  run: Run,
-): Promise<number> {
+async function reportFailures(s: Settings, failures: readonly ServerFailure[], run: Run): Promise<number> {
   for (const failure of failures) {
     const { name } = failure.server;
     const { logPath } = home(s, failure.server);
     const from = run.logFrom.get(failure.server);
-    const lines =
-      from === undefined ? [] : tail(logPath, LOG_TAIL_ON_FAILURE, from);
+    const lines = from === undefined ? [] : tail(logPath, LOG_TAIL_ON_FAILURE, from);
     console.error(`\n${name}: FAILED: ${failure.message}`);
-    if (from === undefined)
-      console.error(`${name}: not started by this run; its log is ${logPath}`);
-    else
-      console.error(
-        `${name}: log ${logPath}, last ${lines.length} lines of this run:`,
-      );
+    if (from === undefined) console.error(`${name}: not started by this run; its log is ${logPath}`);
+    else console.error(`${name}: log ${logPath}, last ${lines.length} lines of this run:`);
     for (const line of lines) console.error(`  | ${line}`);
   }
   if (run.started.length > 0) {
-    console.error(
-      `\nstopping what this run started: ${run.started.map((server) => server.name).join(', ')}`,
-    );
+    console.error(`\nstopping what this run started: ${run.started.map((server) => server.name).join(', ')}`);
     await down(s, run.started);
   }
   return 1;
@@ -233,16 +163,12 @@ async function reportFailures(
 // ---------------------------------------------------------------- down
 
 async function down(s: Settings, servers: readonly Server[]): Promise<number> {
-  const results = await Promise.allSettled(
-    servers.map((server) => stop(s, server)),
-  );
+  const results = await Promise.allSettled(servers.map((server) => stop(s, server)));
   let code = 0;
   results.forEach((result, i) => {
     if (result.status === 'fulfilled') return;
     code = 1;
-    console.error(
-      `${servers[i].name}: FAILED to stop: ${asFailure(servers[i], result.reason).message}`,
-    );
+    console.error(`${servers[i].name}: FAILED to stop: ${asFailure(servers[i], result.reason).message}`);
   });
   return code;
 }
@@ -262,21 +188,13 @@ async function stop(s: Settings, server: Server): Promise<void> {
 
 // ---------------------------------------------------------------- status
 
-async function status(
-  s: Settings,
-  servers: readonly Server[],
-): Promise<number> {
-  const lines = await Promise.all(
-    servers.map((server) => statusLine(s, server)),
-  );
+async function status(s: Settings, servers: readonly Server[]): Promise<number> {
+  const lines = await Promise.all(servers.map((server) => statusLine(s, server)));
   for (const [i, line] of lines.entries()) say(servers[i], line.text);
   return lines.every((line) => line.ok) ? 0 : 3;
 }
 
-async function statusLine(
-  s: Settings,
-  server: Server,
-): Promise<{ ok: boolean; text: string }> {
+async function statusLine(s: Settings, server: Server): Promise<{ ok: boolean; text: string }> {
   const pid = runningPid(s, server);
   if (pid !== undefined) {
     const ready = await server.ready(s);
@@ -286,21 +204,14 @@ async function statusLine(
     };
   }
   const taken = [];
-  for (const port of server.ports(s))
-    if (await portInUse(port)) taken.push(port);
-  const note = taken.length
-    ? `  (port ${taken.join(', ')} held by another process)`
-    : '';
+  for (const port of server.ports(s)) if (await portInUse(port)) taken.push(port);
+  const note = taken.length ? `  (port ${taken.join(', ')} held by another process)` : '';
   return { ok: false, text: `stopped  ${server.address(s)}${note}` };
 }
 
 // ---------------------------------------------------------------- logs
 
-function logs(
-  s: Settings,
-  servers: readonly Server[],
-  only?: string,
-): Promise<number> {
+function logs(s: Settings, servers: readonly Server[], only?: string): Promise<number> {
   if (only === undefined) {
     for (const server of servers) say(server, home(s, server).logPath);
     return Promise.resolve(0);
@@ -317,9 +228,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    console.error(
-      error instanceof ConfigError ? `infra: ${error.message}` : error,
-    );
+    console.error(error instanceof ConfigError ? `infra: ${error.message}` : error);
     process.exitCode = 2;
   },
 );

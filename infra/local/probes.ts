@@ -12,10 +12,7 @@ const HOST = '127.0.0.1';
  * Kafka ApiVersions v0. A KRaft broker binds its listener early but only answers requests
  * once it has caught up with the controller and been unfenced, so an answer means "ready".
  */
-export async function kafkaApiVersions(
-  port: number,
-  timeoutMs: number,
-): Promise<boolean> {
+export async function kafkaApiVersions(port: number, timeoutMs: number): Promise<boolean> {
   const clientId = Buffer.from('qls-infra');
   const body = Buffer.alloc(2 + 2 + 4 + 2 + clientId.length);
   body.writeInt16BE(18, 0); // api key: ApiVersions
@@ -31,33 +28,17 @@ export async function kafkaApiVersions(
     timeoutMs,
     (data) => data.length >= 4 && data.length >= 4 + data.readInt32BE(0),
   );
-  return (
-    response !== undefined &&
-    response.length >= 10 &&
-    response.readInt32BE(4) === 7 &&
-    response.readInt16BE(8) === 0
-  );
+  return response !== undefined && response.length >= 10 && response.readInt32BE(4) === 7 && response.readInt16BE(8) === 0;
 }
 
 /** Redis PING over RESP. */
-export async function redisPing(
-  port: number,
-  timeoutMs: number,
-): Promise<boolean> {
-  const response = await exchange(
-    port,
-    Buffer.from('PING\r\n'),
-    timeoutMs,
-    (data) => data.includes('\r\n'),
-  );
+export async function redisPing(port: number, timeoutMs: number): Promise<boolean> {
+  const response = await exchange(port, Buffer.from('PING\r\n'), timeoutMs, (data) => data.includes('\r\n'));
   return response?.toString('latin1').startsWith('+PONG') === true;
 }
 
 /** An SQS ListQueues call in the JSON protocol the AWS SDK speaks. */
-export function sqsListQueues(
-  port: number,
-  timeoutMs: number,
-): Promise<boolean> {
+export function sqsListQueues(port: number, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
     const req = request(
       {
@@ -85,25 +66,14 @@ export function sqsListQueues(
 }
 
 /** A command that exits 0 when the server is ready (pg_isready). */
-export function commandSucceeds(
-  command: string,
-  args: readonly string[],
-  timeoutMs: number,
-): Promise<boolean> {
+export function commandSucceeds(command: string, args: readonly string[], timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
-    execFile(command, args, { timeout: timeoutMs }, (error) =>
-      resolve(error === null),
-    );
+    execFile(command, args, { timeout: timeoutMs }, (error) => resolve(error === null));
   });
 }
 
 /** Sends `payload` and collects the reply until `complete` says it is whole; undefined on any failure. */
-function exchange(
-  port: number,
-  payload: Buffer,
-  timeoutMs: number,
-  complete: (data: Buffer) => boolean,
-): Promise<Buffer | undefined> {
+function exchange(port: number, payload: Buffer, timeoutMs: number, complete: (data: Buffer) => boolean): Promise<Buffer | undefined> {
   return new Promise((resolve) => {
     let data = Buffer.alloc(0);
     const socket = connect({ host: HOST, port });

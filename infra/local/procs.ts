@@ -48,9 +48,7 @@ export function spawnDetached(launch: Launch): Promise<number> {
     });
     child.unref();
     return new Promise((resolve, reject) => {
-      child.once('error', (error) =>
-        reject(new Error(`cannot run ${launch.command}: ${error.message}`)),
-      );
+      child.once('error', (error) => reject(new Error(`cannot run ${launch.command}: ${error.message}`)));
       child.once('spawn', () => resolve(child.pid as number));
     });
   } finally {
@@ -69,17 +67,9 @@ export function runToLog(launch: Launch): Promise<void> {
       gid: launch.user?.gid,
     });
     return new Promise((resolve, reject) => {
-      child.once('error', (error) =>
-        reject(new Error(`cannot run ${launch.command}: ${error.message}`)),
-      );
+      child.once('error', (error) => reject(new Error(`cannot run ${launch.command}: ${error.message}`)));
       child.once('exit', (code) =>
-        code === 0
-          ? resolve()
-          : reject(
-              new Error(
-                `${launch.command} ${launch.args.join(' ')} exited with ${code}`,
-              ),
-            ),
+        code === 0 ? resolve() : reject(new Error(`${launch.command} ${launch.args.join(' ')} exited with ${code}`)),
       );
     });
   } finally {
@@ -140,15 +130,10 @@ export function processTree(pid: number): number[] {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const stat = procStat(Number(entry));
-    if (stat)
-      children.set(stat.ppid, [
-        ...(children.get(stat.ppid) ?? []),
-        Number(entry),
-      ]);
+    if (stat) children.set(stat.ppid, [...(children.get(stat.ppid) ?? []), Number(entry)]);
   }
   const tree = [pid];
-  for (let i = 0; i < tree.length; i++)
-    tree.push(...(children.get(tree[i]) ?? []));
+  for (let i = 0; i < tree.length; i++) tree.push(...(children.get(tree[i]) ?? []));
   return tree;
 }
 
@@ -167,11 +152,7 @@ function procStat(pid: number): { state: string; ppid: number } | undefined {
  * Sends `signal` to the main process, waits for it and all its descendants to exit,
  * then SIGKILLs whatever is left. Throws if anything survives.
  */
-export async function stopTree(
-  pid: number,
-  signal: NodeJS.Signals,
-  graceMs: number,
-): Promise<void> {
+export async function stopTree(pid: number, signal: NodeJS.Signals, graceMs: number): Promise<void> {
   const tree = processTree(pid);
   const allGone = () => tree.every((p) => !isAlive(p));
   signalQuietly(pid, signal);
@@ -179,9 +160,7 @@ export async function stopTree(
   signalQuietly(-pid, 'SIGKILL'); // the whole process group: the server was started as a session leader
   for (const p of tree) signalQuietly(p, 'SIGKILL');
   if (await waitFor(allGone, 5_000)) return;
-  throw new Error(
-    `processes ${tree.filter(isAlive).join(', ')} survived SIGKILL`,
-  );
+  throw new Error(`processes ${tree.filter(isAlive).join(', ')} survived SIGKILL`);
 }
 
 function signalQuietly(pid: number, signal: NodeJS.Signals): void {
@@ -193,11 +172,7 @@ function signalQuietly(pid: number, signal: NodeJS.Signals): void {
 }
 
 /** Polls `condition` until it holds (true) or `timeoutMs` passes (false). */
-export async function waitFor(
-  condition: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  intervalMs = 100,
-): Promise<boolean> {
+export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number, intervalMs = 100): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await condition()) return true;
@@ -210,12 +185,8 @@ export async function waitFor(
 export function portInUse(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', (error: NodeJS.ErrnoException) =>
-      resolve(error.code === 'EADDRINUSE' || error.code === 'EACCES'),
-    );
-    server.listen({ host: '127.0.0.1', port, exclusive: true }, () =>
-      server.close(() => resolve(false)),
-    );
+    server.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'EADDRINUSE' || error.code === 'EACCES'));
+    server.listen({ host: '127.0.0.1', port, exclusive: true }, () => server.close(() => resolve(false)));
   });
 }
 
@@ -238,6 +209,5 @@ export function tail(path: string, lines: number, from = 0): string[] {
 
 /** Keeps one previous log (`.1`) once a log passes `maxBytes`, so logs do not grow forever. */
 export function rotateLog(path: string, maxBytes: number): void {
-  if (existsSync(path) && statSync(path).size > maxBytes)
-    renameSync(path, `${path}.1`);
+  if (existsSync(path) && statSync(path).size > maxBytes) renameSync(path, `${path}.1`);
 }

@@ -3,38 +3,15 @@
  * that it is ready. infra.ts drives them all the same way.
  */
 import { randomBytes } from 'node:crypto';
-import {
-  chownSync,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { type Settings } from './config.ts';
-import {
-  ensureInstalled,
-  isRoot,
-  javaCommand,
-  pomProperty,
-  resolveJars,
-} from './install.ts';
-import {
-  commandSucceeds,
-  kafkaApiVersions,
-  redisPing,
-  sqsListQueues,
-} from './probes.ts';
+import { ensureInstalled, isRoot, javaCommand, pomProperty, resolveJars } from './install.ts';
+import { commandSucceeds, kafkaApiVersions, redisPing, sqsListQueues } from './probes.ts';
 import { type Launch, type OsUser, osUser, runToLog } from './procs.ts';
 
-export const SERVER_NAMES = [
-  'kafka',
-  'elasticmq',
-  'postgres',
-  'redis',
-] as const;
+export const SERVER_NAMES = ['kafka', 'elasticmq', 'postgres', 'redis'] as const;
 export type ServerName = (typeof SERVER_NAMES)[number];
 
 /** Files of one server under the data dir. */
@@ -67,8 +44,7 @@ export const SERVERS: readonly Server[] = [
   {
     name: 'kafka',
     ports: (s) => [s.kafka.port, s.kafka.controllerPort],
-    address: (s) =>
-      `127.0.0.1:${s.kafka.port} (controller 127.0.0.1:${s.kafka.controllerPort})`,
+    address: (s) => `127.0.0.1:${s.kafka.port} (controller 127.0.0.1:${s.kafka.controllerPort})`,
     prepare: prepareKafka,
     ready: (s) => kafkaApiVersions(s.kafka.port, PROBE_TIMEOUT_MS),
     stopSignal: 'SIGTERM',
@@ -84,8 +60,7 @@ export const SERVERS: readonly Server[] = [
   {
     name: 'postgres',
     ports: (s) => [s.postgres.port],
-    address: (s) =>
-      `postgres://${s.postgres.user}@127.0.0.1:${s.postgres.port}/${s.postgres.database}`,
+    address: (s) => `postgres://${s.postgres.user}@127.0.0.1:${s.postgres.port}/${s.postgres.database}`,
     prepare: preparePostgres,
     ready: pgIsReady,
     afterStart: createAppRoleAndDatabase,
@@ -105,26 +80,14 @@ export const SERVERS: readonly Server[] = [
 async function prepareKafka(s: Settings, home: ServerHome): Promise<Launch> {
   const java = await javaCommand();
   const lib = await jars(s, 'kafka', 'kafka.version');
-  const config = render(
-    'kafka/server.properties',
-    join(home.dir, 'server.properties'),
-    {
-      BROKER_PORT: s.kafka.port,
-      CONTROLLER_PORT: s.kafka.controllerPort,
-      LOG_DIRS: join(home.dir, 'data'),
-    },
-  );
+  const config = render('kafka/server.properties', join(home.dir, 'server.properties'), {
+    BROKER_PORT: s.kafka.port,
+    CONTROLLER_PORT: s.kafka.controllerPort,
+    LOG_DIRS: join(home.dir, 'data'),
+  });
   const classpath = ['-cp', join(lib, '*')];
   if (!existsSync(join(home.dir, 'data', 'meta.properties'))) {
-    const format = [
-      ...classpath,
-      'kafka.tools.StorageTool',
-      'format',
-      '-t',
-      newClusterId(),
-      '-c',
-      config,
-    ];
+    const format = [...classpath, 'kafka.tools.StorageTool', 'format', '-t', newClusterId(), '-c', config];
     await runToLog({
       command: java,
       args: format,
@@ -149,32 +112,16 @@ function newClusterId(): string {
   }
 }
 
-async function prepareElasticMq(
-  s: Settings,
-  home: ServerHome,
-): Promise<Launch> {
+async function prepareElasticMq(s: Settings, home: ServerHome): Promise<Launch> {
   const java = await javaCommand();
   const lib = await jars(s, 'elasticmq', 'elasticmq.version');
-  const config = render(
-    'elasticmq/elasticmq.conf',
-    join(home.dir, 'elasticmq.conf'),
-    { SQS_PORT: s.sqs.port },
-  );
-  const args = [
-    '-Xmx256m',
-    `-Dconfig.file=${config}`,
-    '-cp',
-    join(lib, '*'),
-    'org.elasticmq.server.Main',
-  ];
+  const config = render('elasticmq/elasticmq.conf', join(home.dir, 'elasticmq.conf'), { SQS_PORT: s.sqs.port });
+  const args = ['-Xmx256m', `-Dconfig.file=${config}`, '-cp', join(lib, '*'), 'org.elasticmq.server.Main'];
   return { command: java, args, cwd: home.dir, logPath: home.logPath };
 }
 
 async function preparePostgres(s: Settings, home: ServerHome): Promise<Launch> {
-  const postgres = await ensureInstalled(
-    join(PG_BIN, 'postgres'),
-    'postgresql-15',
-  );
+  const postgres = await ensureInstalled(join(PG_BIN, 'postgres'), 'postgresql-15');
   // initdb refuses to run as root, so as root the cluster belongs to Debian's postgres user.
   const user = isRoot() ? osUser('postgres') : undefined;
   const pgdata = join(home.dir, 'pgdata');
@@ -202,41 +149,22 @@ async function preparePostgres(s: Settings, home: ServerHome): Promise<Launch> {
 }
 
 function pgIsReady(s: Settings): Promise<boolean> {
-  const args = [
-    '-q',
-    '-h',
-    '127.0.0.1',
-    '-p',
-    String(s.postgres.port),
-    '-t',
-    '2',
-  ];
-  return commandSucceeds(
-    join(PG_BIN, 'pg_isready'),
-    args,
-    PROBE_TIMEOUT_MS + 1_000,
-  );
+  const args = ['-q', '-h', '127.0.0.1', '-p', String(s.postgres.port), '-t', '2'];
+  return commandSucceeds(join(PG_BIN, 'pg_isready'), args, PROBE_TIMEOUT_MS + 1_000);
 }
 
 function socketDir(home: ServerHome): string {
   return join(home.dir, 'run');
 }
 
-async function initCluster(
-  pgdata: string,
-  sockets: string,
-  home: ServerHome,
-  user: OsUser | undefined,
-): Promise<void> {
+async function initCluster(pgdata: string, sockets: string, home: ServerHome, user: OsUser | undefined): Promise<void> {
   mkdirSync(sockets, { recursive: true });
   if (user) chownSync(sockets, user.uid, user.gid);
   const versionFile = join(pgdata, 'PG_VERSION');
   if (existsSync(versionFile)) {
     const version = readFileSync(versionFile, 'utf8').trim();
     if (version !== '15')
-      throw new Error(
-        `${pgdata} holds a Postgres ${version} cluster; this needs 15 (delete ${home.dir} to start over)`,
-      );
+      throw new Error(`${pgdata} holds a Postgres ${version} cluster; this needs 15 (delete ${home.dir} to start over)`);
     return;
   }
   // No PG_VERSION means no cluster or a half-written one: initdb wants an empty directory.
@@ -246,16 +174,7 @@ async function initCluster(
     chownSync(pgdata, user.uid, user.gid);
     await assertReachable(pgdata, user);
   }
-  const args = [
-    '-D',
-    pgdata,
-    '-U',
-    'postgres',
-    '--auth-local=trust',
-    '--auth-host=scram-sha-256',
-    '--encoding=UTF8',
-    '--no-locale',
-  ];
+  const args = ['-D', pgdata, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', '--encoding=UTF8', '--no-locale'];
   await runToLog({
     command: join(PG_BIN, 'initdb'),
     args,
@@ -270,21 +189,14 @@ function assertReachable(dir: string, user: OsUser): Promise<void> {
   return new Promise((resolve, reject) => {
     execFile('test', ['-w', dir], { uid: user.uid, gid: user.gid }, (error) =>
       error
-        ? reject(
-            new Error(
-              `the ${user.name} OS user cannot write ${dir}: make its parent folders traversable (chmod o+x)`,
-            ),
-          )
+        ? reject(new Error(`the ${user.name} OS user cannot write ${dir}: make its parent folders traversable (chmod o+x)`))
         : resolve(),
     );
   });
 }
 
 /** The app's role and database from DATABASE_URL; re-applied each start so the URL stays the truth. */
-function createAppRoleAndDatabase(
-  s: Settings,
-  home: ServerHome,
-): Promise<void> {
+function createAppRoleAndDatabase(s: Settings, home: ServerHome): Promise<void> {
   const sql = [
     `SELECT format(CASE WHEN EXISTS (SELECT FROM pg_roles WHERE rolname = :'user') THEN 'ALTER ROLE %I LOGIN PASSWORD %L'`,
     `  ELSE 'CREATE ROLE %I LOGIN PASSWORD %L' END, :'user', :'password') \\gexec`,
@@ -292,40 +204,11 @@ function createAppRoleAndDatabase(
     `  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'db') \\gexec`,
   ].join('\n');
   const { user, password, database, port } = s.postgres;
-  const args = [
-    '-X',
-    '-q',
-    '-h',
-    socketDir(home),
-    '-p',
-    String(port),
-    '-U',
-    'postgres',
-    '-d',
-    'postgres',
-    '-v',
-    'ON_ERROR_STOP=1',
-  ];
-  const variables = [
-    '-v',
-    `user=${user}`,
-    '-v',
-    `password=${password}`,
-    '-v',
-    `db=${database}`,
-  ];
+  const args = ['-X', '-q', '-h', socketDir(home), '-p', String(port), '-U', 'postgres', '-d', 'postgres', '-v', 'ON_ERROR_STOP=1'];
+  const variables = ['-v', `user=${user}`, '-v', `password=${password}`, '-v', `db=${database}`];
   return new Promise((resolve, reject) => {
-    const child = execFile(
-      join(PG_BIN, 'psql'),
-      [...args, ...variables],
-      (error, _stdout, stderr) =>
-        error
-          ? reject(
-              new Error(
-                `creating role ${user} and database ${database} failed: ${stderr.trim() || error.message}`,
-              ),
-            )
-          : resolve(),
+    const child = execFile(join(PG_BIN, 'psql'), [...args, ...variables], (error, _stdout, stderr) =>
+      error ? reject(new Error(`creating role ${user} and database ${database} failed: ${stderr.trim() || error.message}`)) : resolve(),
     );
     child.stdin?.end(sql);
   });
@@ -351,32 +234,17 @@ async function prepareRedis(s: Settings, home: ServerHome): Promise<Launch> {
   return { command: redis, args, cwd: home.dir, logPath: home.logPath };
 }
 
-function jars(
-  s: Settings,
-  name: string,
-  versionProperty: string,
-): Promise<string> {
+function jars(s: Settings, name: string, versionProperty: string): Promise<string> {
   const pom = join(HERE, name, 'pom.xml');
-  return resolveJars(
-    pom,
-    join(s.cacheDir, `${name}-${pomProperty(pom, versionProperty)}`, 'lib'),
-  );
+  return resolveJars(pom, join(s.cacheDir, `${name}-${pomProperty(pom, versionProperty)}`, 'lib'));
 }
 
 /** Fills the {{NAME}} placeholders of a template next to this file and writes the result to `target`. */
-function render(
-  template: string,
-  target: string,
-  values: Record<string, string | number>,
-): string {
-  const text = readFileSync(join(HERE, template), 'utf8').replace(
-    /\{\{(\w+)\}\}/g,
-    (placeholder, key: string) => {
-      if (!(key in values))
-        throw new Error(`${template}: no value for ${placeholder}`);
-      return String(values[key]);
-    },
-  );
+function render(template: string, target: string, values: Record<string, string | number>): string {
+  const text = readFileSync(join(HERE, template), 'utf8').replace(/\{\{(\w+)\}\}/g, (placeholder, key: string) => {
+    if (!(key in values)) throw new Error(`${template}: no value for ${placeholder}`);
+    return String(values[key]);
+  });
   writeFileSync(target, text);
   return target;
 }

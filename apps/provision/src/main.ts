@@ -28,7 +28,11 @@ async function main(): Promise<void> {
   const sqs = createSqsClient({ endpoint: config.SQS_ENDPOINT, region: config.AWS_REGION });
   const kafka = createKafka(kafkaSettings(config, 'provision'), logger);
   try {
-    const report = await provision({ pool, kafka, sqs }, readTopology(resolve(config.PROVISION_TOPOLOGY_FILE)), resolve(config.MIGRATIONS_DIR));
+    const report = await provision(
+      { pool, kafka, sqs },
+      readTopology(resolve(config.PROVISION_TOPOLOGY_FILE)),
+      resolve(config.MIGRATIONS_DIR),
+    );
     logger.info(report, 'provisioned');
   } finally {
     sqs.destroy();
