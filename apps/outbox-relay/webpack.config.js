@@ -1,6 +1,9 @@
 const { NxAppWebpackPlugin } = require('@nx/webpack/app-plugin');
 const { join } = require('path');
 
+// Bundles the app and the workspace libs into dist/apps/outbox-relay/main.js;
+// node_modules stay external (the plugin's default for target node), which is
+// also what lets OpenTelemetry instrument them: it hooks Node's require.
 module.exports = {
   output: {
     path: join(__dirname, '../../dist/apps/outbox-relay'),
@@ -15,7 +18,7 @@ module.exports = {
       compiler: 'tsc',
       main: './src/main.ts',
       tsConfig: './tsconfig.app.json',
-      assets: ['./src/assets'],
+      externalDependencies: 'all',
       optimization: false,
       outputHashing: 'none',
       generatePackageJson: true,

@@ -1,21 +1,22 @@
-/**
- * This is not a production server yet!
- * This is only a minimal backend to get started.
- */
-
-import { Logger } from '@nestjs/common';
+import { serviceName } from './instrumentation'; // first: see instrumentation.ts
+import type { LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { AppModule } from './app/app.module';
+import { loadConfigOrExit, postgresEnv, serviceEnv, z } from '@qls/config';
+import { createLogger, enableGracefulShutdown, NEST_LOGGER } from '@qls/observability';
+import { AppModule } from './app.module';
 
-async function bootstrap() {
-  const app = await NestFactory.create(AppModule);
-  const globalPrefix = 'api';
-  app.setGlobalPrefix(globalPrefix);
-  const port = process.env.PORT || 3000;
-  await app.listen(port);
-  Logger.log(
-    `🚀 Application is running on: http://localhost:${port}/${globalPrefix}`,
-  );
+const config = loadConfigOrExit(z.object({ ...serviceEnv, ...postgresEnv }));
+const service = config.SERVICE_NAME ?? serviceName;
+const logger = createLogger({ service, level: config.LOG_LEVEL });
+
+async function bootstrap(): Promise<void> {
+  const app = await NestFactory.create(AppModule.register({ config, service, logger }), { bufferLogs: true, abortOnError: false });
+  app.useLogger(app.get<LoggerService>(NEST_LOGGER));
+  enableGracefulShutdown(app, { timeoutMs: config.SHUTDOWN_TIMEOUT_MS, logger });
+  await app.listen(config.HTTP_PORT);
 }
 
-bootstrap();
+bootstrap().catch((error: unknown) => {
+  logger.fatal({ err: error }, 'failed to start');
+  process.exit(1);
+});

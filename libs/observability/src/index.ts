@@ -1,1 +1,22 @@
-export {};
+// Telemetry first: see startTelemetry for why nothing here may load an
+// instrumented module (express, @nestjs/core, pg, ioredis) at import time.
+export { shutdownTelemetry, startTelemetry } from './lib/telemetry';
+export type { TelemetryOptions } from './lib/telemetry';
+
+export { createLogger } from './lib/logger.factory';
+export type { LoggerOptions } from './lib/logger.factory';
+export type { Logger } from 'pino';
+export { LoggingModule, NEST_LOGGER } from './lib/logging.module';
+
+export { MetricsRegistry } from './lib/metrics.registry';
+export type { MetricOptions, MetricsRegistryOptions } from './lib/metrics.registry';
+export { MetricsHttpController, MetricsModule } from './lib/metrics.module';
+export type { Counter, Gauge, Histogram } from 'prom-client';
+
+export { postgresReadiness, runReadinessChecks } from './lib/readiness';
+export type { CheckResult, Queryable, ReadinessCheck, ReadinessReport } from './lib/readiness';
+export { HealthHttpController, HealthModule } from './lib/health.module';
+export type { HealthModuleOptions } from './lib/health.module';
+
+export { enableGracefulShutdown } from './lib/graceful-shutdown';
+export type { GracefulShutdownOptions } from './lib/graceful-shutdown';

@@ -1,0 +1,197 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { createServer as createTcpServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { waitFor } from '@qls/testing';
+
+/**
+ * Runs the built app (`node dist/apps/outbox-relay/main.js`) as a child process
+ * against the local Postgres (`DATABASE_URL`, from infra/env/local.env unless
+ * set). `npx nx int-test outbox-relay` builds it first.
+ */
+const MAIN = join(__dirname, '../../../dist/apps/outbox-relay/main.js');
+const DATABASE_URL = process.env['DATABASE_URL'] ?? '';
+
+interface App {
+  readonly child: ChildProcessWithoutNullStreams;
+  readonly url: string;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the exit code (or the signal) once the process has ended. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const children: ChildProcessWithoutNullStreams[] = [];
+
+function run(env: Record<string, string>): App {
+  // Only what the test gives: nothing leaks in from the developer's shell (e.g. an OTLP endpoint).
+  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env['PATH'] ?? '', ...env } });
+  children.push(child);
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return { child, url: `http://127.0.0.1:${env['HTTP_PORT']}`, stdout: () => out, stderr: () => err, exited };
+}
+
+async function freePort(): Promise<number> {
+  const server = createTcpServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function within<T>(what: string, promise: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function validEnv(extra: Record<string, string> = {}): Promise<Record<string, string>> {
+  return { DATABASE_URL, HTTP_PORT: String(await freePort()), SHUTDOWN_TIMEOUT_MS: '5000', ...extra };
+}
+
+/** Resolves once `/health/live` answers 200. */
+async function started(app: App): Promise<void> {
+  await waitFor(
+    async () => {
+      if (app.child.exitCode !== null) throw new Error(`app exited with ${app.child.exitCode}: ${app.stderr()}`);
+      return (await fetch(`${app.url}/health/live`)).status === 200;
+    },
+    { description: `${app.url}/health/live`, timeoutMs: 15_000 },
+  );
+}
+
+function jsonLines(text: string): Record<string, unknown>[] {
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+function traceparent(): { header: string; traceId: string } {
+  const traceId = randomBytes(16).toString('hex');
+  return { header: `00-${traceId}-${randomBytes(8).toString('hex')}-01`, traceId };
+}
+
+describe('outbox-relay process', () => {
+  beforeAll(() => {
+    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npx nx build outbox-relay\` first`);
+    if (!DATABASE_URL) throw new Error('DATABASE_URL is not set (infra/env/local.env sets it for `./dev up`)');
+  });
+
+  afterEach(async () => {
+    for (const child of children.splice(0)) {
+      if (child.exitCode === null && child.signalCode === null) {
+        const gone = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGKILL');
+        await gone;
+      }
+    }
+  });
+
+  it('refuses to start without DATABASE_URL and names it', async () => {
+    const { DATABASE_URL: _unset, ...env } = await validEnv();
+    const app = run(env);
+
+    const { code } = await within('exit', app.exited, 15_000);
+    expect(code).not.toBe(0);
+    expect(app.stderr()).toContain('DATABASE_URL is required');
+  });
+
+  it('refuses to start with a malformed HTTP_PORT and names it', async () => {
+    const app = run(await validEnv({ HTTP_PORT: 'abc' }));
+
+    const { code } = await within('exit', app.exited, 15_000);
+    expect(code).not.toBe(0);
+    expect(app.stderr()).toMatch(/HTTP_PORT: .*"abc"/);
+  });
+
+  it('serves liveness, readiness against Postgres and process metrics, and logs JSON with trace ids', async () => {
+    const app = run(await validEnv());
+    await started(app);
+
+    const ready = await fetch(`${app.url}/health/ready`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ status: 'ready', checks: { postgres: { status: 'up' } } });
+
+    const metrics = await (await fetch(`${app.url}/metrics`)).text();
+    expect(metrics).toMatch(/^process_cpu_user_seconds_total\{service="outbox-relay"\} /m);
+    expect(metrics).toMatch(/^nodejs_eventloop_lag_seconds\{service="outbox-relay"\} /m);
+
+    const { header, traceId } = traceparent();
+    expect((await fetch(`${app.url}/no-such-route`, { headers: { traceparent: header } })).status).toBe(404);
+    const requestLine = await waitFor(
+      () => jsonLines(app.stdout()).find((line) => (line['req'] as { url?: string } | undefined)?.url === '/no-such-route'),
+      { description: 'the request log line' },
+    );
+
+    const lines = jsonLines(app.stdout()); // throws on any line that is not JSON
+    expect(lines.length).toBeGreaterThan(1);
+    for (const line of lines) expect(line).toMatchObject({ service: 'outbox-relay', level: expect.any(String) });
+    // The caller's trace continues in the app, and its log line names it.
+    expect(requestLine).toMatchObject({ msg: 'request completed', trace_id: traceId, span_id: expect.stringMatching(/^[0-9a-f]{16}$/) });
+    expect(app.stderr()).toBe('');
+  });
+
+  describe('with an OTLP endpoint', () => {
+    let collector: Server;
+    let collectorUrl: string;
+    const received: { path: string; body: string }[] = [];
+
+    beforeAll(async () => {
+      collector = createServer((request, response) => {
+        let body = '';
+        request.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+        request.on('end', () => {
+          received.push({ path: request.url ?? '', body });
+          response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+        });
+      });
+      await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
+      collectorUrl = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
+    });
+    afterAll(() => new Promise((resolve) => collector.close(resolve)));
+
+    it('exports the spans of a request, with the service name, to /v1/traces', async () => {
+      const app = run(await validEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: collectorUrl, OTEL_BSP_SCHEDULE_DELAY: '100' }));
+      await started(app);
+
+      const { header, traceId } = traceparent();
+      await fetch(`${app.url}/no-such-route`, { headers: { traceparent: header } });
+
+      const exported = await waitFor(() => received.find((request) => request.path === '/v1/traces' && request.body.includes(traceId)), {
+        description: 'an OTLP export of the request trace',
+      });
+      expect(exported.body).toContain('"outbox-relay"');
+      expect(exported.body).toContain('@opentelemetry/instrumentation-http');
+      // Nest's own spans (here: the app creation) exist only if @nestjs/core was loaded after the SDK started.
+      await waitFor(() => received.some((request) => request.body.includes('@opentelemetry/instrumentation-nestjs-core')), {
+        description: 'a span from the Nest instrumentation',
+      });
+    });
+  });
+
+  it('exits 0 promptly on SIGTERM', async () => {
+    const app = run(await validEnv());
+    await started(app);
+    expect((await fetch(`${app.url}/health/ready`)).status).toBe(200); // the pool has a connection to close
+
+    app.child.kill('SIGTERM');
+
+    expect(await within('exit after SIGTERM', app.exited, 5_000)).toEqual({ code: 0, signal: null });
+    expect(jsonLines(app.stdout()).map((line) => line['msg'])).toContain('shutdown complete');
+  });
+});
