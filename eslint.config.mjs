@@ -1,6 +1,5 @@
 import nx from '@nx/eslint-plugin';
 import jest from 'eslint-plugin-jest';
-import tseslint from 'typescript-eslint';
 
 /**
  * Module boundaries (docs/architecture.md#boundaries): every project carries a
