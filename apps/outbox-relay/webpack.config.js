@@ -17,6 +17,8 @@ module.exports = {
       target: 'node',
       compiler: 'tsc',
       main: './src/main.ts',
+      // Operator commands (retry parked rows...), shipped beside the app.
+      additionalEntryPoints: [{ entryName: 'cli', entryPath: './src/cli.ts' }],
       tsConfig: './tsconfig.app.json',
       externalDependencies: 'all',
       optimization: false,

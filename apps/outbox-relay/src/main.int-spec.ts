@@ -4,7 +4,11 @@ import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { waitFor } from '@qls/testing';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { Pool } from 'pg';
+import { enqueue, inTransaction } from '@qls/outbox';
+import { TestResources, uniqueName, waitFor } from '@qls/testing';
 
 /**
  * Runs the built app (`node dist/apps/outbox-relay/main.js`) as a child process
@@ -60,7 +64,13 @@ async function within<T>(what: string, promise: Promise<T>, timeoutMs: number): 
 }
 
 async function validEnv(extra: Record<string, string> = {}): Promise<Record<string, string>> {
-  return { DATABASE_URL, HTTP_PORT: String(await freePort()), SHUTDOWN_TIMEOUT_MS: '5000', ...extra };
+  const servers = Object.fromEntries(
+    ['KAFKA_BROKERS', 'SQS_ENDPOINT', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'].map((name) => [
+      name,
+      process.env[name] ?? '',
+    ]),
+  );
+  return { ...servers, DATABASE_URL, HTTP_PORT: String(await freePort()), SHUTDOWN_TIMEOUT_MS: '5000', ...extra };
 }
 
 /** Resolves once `/health/live` answers 200. */
@@ -193,5 +203,44 @@ describe('outbox-relay process', () => {
 
     expect(await within('exit after SIGTERM', app.exited, 5_000)).toEqual({ code: 0, signal: null });
     expect(jsonLines(app.stdout()).map((line) => line['msg'])).toContain('shutdown complete');
+  });
+
+  it('relays a committed outbox row to Kafka and reports the backlog over HTTP, in /metrics and from the CLI', async () => {
+    const resources = new TestResources();
+    const pool = new Pool({ connectionString: DATABASE_URL, max: 2 });
+    try {
+      const topic = await resources.topic('relay-app', 1);
+      const received: string[] = [];
+      const consumer = resources.kafka.consumer({ groupId: uniqueName('relay-app') });
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({ eachMessage: async ({ message }) => void received.push(String(message.headers?.['aggregate-id'])) });
+      resources.onCleanup(() => consumer.disconnect());
+
+      const app = run(await validEnv({ OUTBOX_POLL_INTERVAL_MS: '200' }));
+      await started(app);
+      const aggregateId = uniqueName('order');
+      await inTransaction(pool, (tx) =>
+        enqueue(tx, [
+          { aggregateType: 'order', aggregateId, eventType: 'OrderPlaced.v1', payload: { n: 1 }, destination: { kafka: topic } },
+        ]),
+      );
+      await waitFor(() => received.includes(aggregateId), { timeoutMs: 20_000, description: 'the relayed event' });
+
+      const stats = (await (await fetch(`${app.url}/outbox/stats`)).json()) as { pending: number; parked: number };
+      expect(stats).toMatchObject({ pending: expect.any(Number), parked: expect.any(Number) });
+      await waitFor(
+        async () =>
+          /^outbox_published_total\{destination="kafka:[^"]+"[^}]*\} [1-9]/m.test(await (await fetch(`${app.url}/metrics`)).text()),
+        {
+          description: 'the published counter',
+        },
+      );
+      const { stdout } = await promisify(execFile)(process.execPath, [join(MAIN, '../cli.js'), 'stats'], { env: { DATABASE_URL } });
+      expect(JSON.parse(stdout)).toMatchObject({ pending: expect.any(Number), oldestPendingAgeSeconds: expect.any(Number) });
+    } finally {
+      await pool.end();
+      await resources.cleanup();
+    }
   });
 });

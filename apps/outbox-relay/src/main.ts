@@ -1,11 +1,12 @@
 import { serviceName } from './instrumentation'; // first: see instrumentation.ts
 import type { LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { loadConfigOrExit, postgresEnv, serviceEnv, z } from '@qls/config';
+import { loadConfigOrExit } from '@qls/config';
 import { createLogger, enableGracefulShutdown, NEST_LOGGER } from '@qls/observability';
 import { AppModule } from './app.module';
+import { configSchema } from './config';
 
-const config = loadConfigOrExit(z.object({ ...serviceEnv, ...postgresEnv }));
+const config = loadConfigOrExit(configSchema);
 const service = config.SERVICE_NAME ?? serviceName;
 const logger = createLogger({ service, level: config.LOG_LEVEL });
 

@@ -3,5 +3,5 @@ export type { SqsSettings } from './lib/sqs-client';
 export { SqsConsumer } from './lib/sqs.consumer';
 export type { SqsConsumerOptions, SqsLogger } from './lib/sqs.consumer';
 export { SQS_BATCH_LIMIT, SqsPublisher, queueName } from './lib/sqs.publisher';
-export { queueDepth, queueUrlOf } from './lib/sqs.queues';
+export { queueDepth, queueUrlOf, queueUrlResolver } from './lib/sqs.queues';
 export type { QueueDepth } from './lib/sqs.queues';

@@ -32,3 +32,15 @@ export async function queueUrlOf(client: SQSClient, queueName: string): Promise<
   if (!QueueUrl) throw new Error(`queue ${queueName} has no URL`);
   return QueueUrl;
 }
+
+/** `queueUrlOf` with a cache: queue URLs do not change while a queue exists. Failures are not cached. */
+export function queueUrlResolver(client: SQSClient): (queueName: string) => Promise<string> {
+  const urls = new Map<string, string>();
+  return async (queueName) => {
+    const cached = urls.get(queueName);
+    if (cached !== undefined) return cached;
+    const url = await queueUrlOf(client, queueName);
+    urls.set(queueName, url);
+    return url;
+  };
+}
