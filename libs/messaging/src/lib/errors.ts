@@ -21,8 +21,12 @@ export class AppError extends Error {
 
 /** The same message may succeed later (broker unavailable, provider timeout, lock held). */
 export class RetriableError extends AppError {
-  constructor(code: string, message: string, options?: { cause?: unknown; context?: Record<string, unknown> }) {
+  /** When the caller knows how long to wait (a lease expiring, a Retry-After), adapters use it instead of their backoff. */
+  readonly retryAfterMs: number | undefined;
+
+  constructor(code: string, message: string, options?: { cause?: unknown; context?: Record<string, unknown>; retryAfterMs?: number }) {
     super(code, message, true, options);
+    this.retryAfterMs = options?.retryAfterMs;
   }
 }
 

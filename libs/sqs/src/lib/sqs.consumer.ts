@@ -11,6 +11,7 @@ import {
   type InboundMessage,
   type MessageConsumer,
   type MessageHandler,
+  RetriableError,
   backoffDelay,
   errorCode,
   errorMessage,
@@ -169,7 +170,10 @@ export class SqsConsumer implements MessageConsumer {
     };
     try {
       if (isRetriable(error)) {
-        const delayMs = backoffDelay(message.attempt, this.options.retry ?? defaultRetry);
+        const delayMs =
+          error instanceof RetriableError && error.retryAfterMs !== undefined
+            ? error.retryAfterMs
+            : backoffDelay(message.attempt, this.options.retry ?? defaultRetry);
         this.options.logger?.warn({ ...log, delayMs }, 'handler failed with a retriable error; message will be redelivered');
         await this.changeVisibility(receiptHandle, Math.ceil(delayMs / 1000));
         return;

@@ -1,0 +1,37 @@
+import { postgresEnv, redisEnv, serviceEnv, sqsEnv, z } from '@qls/config';
+
+const positiveInt = z.coerce.number({ error: 'expected a number' }).int('expected an integer').positive();
+
+export const configSchema = z
+  .object({
+    ...serviceEnv,
+    ...postgresEnv,
+    ...redisEnv,
+    ...sqsEnv,
+    /** Queue name; `notifications.fifo` selects the FIFO path (per-user order). */
+    NOTIFICATIONS_QUEUE: z.string().min(1).default('notifications'),
+    NOTIFICATIONS_DLQ: z.string().min(1).default('notifications-dlq'),
+    /** The queue's RedrivePolicy maxReceiveCount (infra/provision/topology.json). */
+    NOTIFICATIONS_MAX_RECEIVES: positiveInt.default(3),
+    WORKER_CONCURRENCY: positiveInt.max(1_000).default(50),
+    WORKER_VISIBILITY_TIMEOUT_SECONDS: positiveInt.max(43_200).default(30),
+    /** Longest a send may hold a message (heartbeats stop after it); also the lease length. */
+    WORKER_MAX_PROCESSING_SECONDS: positiveInt.max(43_200).default(300),
+    /** JSON per channel, e.g. {"sms":{"transientRate":0.05,"latencyMs":50}} — local providers only. */
+    LOCAL_PROVIDER_FAULTS: z
+      .string()
+      .default('{}')
+      .transform((raw, ctx) => {
+        try {
+          return JSON.parse(raw) as Record<string, { transientRate?: number; permanent?: boolean; latencyMs?: number }>;
+        } catch {
+          ctx.addIssue({ code: 'custom', message: 'expected JSON' });
+          return z.NEVER;
+        }
+      }),
+  })
+  .refine((c) => c.WORKER_MAX_PROCESSING_SECONDS >= c.WORKER_VISIBILITY_TIMEOUT_SECONDS, {
+    path: ['WORKER_MAX_PROCESSING_SECONDS'],
+    message: 'must be at least WORKER_VISIBILITY_TIMEOUT_SECONDS',
+  });
+export type Config = z.infer<typeof configSchema>;

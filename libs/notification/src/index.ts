@@ -1,0 +1,13 @@
+export { NOTIFICATION_REQUESTED, channels, notificationRequestedV1, notificationStatuses } from './lib/contracts';
+export type { Channel, NotificationRequested, NotificationStatus } from './lib/contracts';
+export { NotificationHandler, parse } from './lib/notification.handler';
+export type { NotificationHandlerOptions } from './lib/notification.handler';
+export { createNotificationWorkerMetrics } from './lib/notification.metrics';
+export type { NotificationWorkerMetrics } from './lib/notification.metrics';
+export { BreakerProvider } from './lib/providers/circuit-breaker';
+export type { BreakerOptions, CircuitState } from './lib/providers/circuit-breaker';
+export { LocalProvider } from './lib/providers/local.provider';
+export type { ProviderFaults } from './lib/providers/local.provider';
+export type { NotificationProvider, SendRequest } from './lib/providers/provider.port';
+export { SendGuard } from './lib/send-guard';
+export type { Claim, Lease, SendGuardOptions } from './lib/send-guard';
