@@ -281,6 +281,34 @@ describe('SQS (real ElasticMQ server)', () => {
       }
     });
 
+    it('keeps the order of each message group on a FIFO queue, also across a retry', async () => {
+      const { url, dlqUrl = '' } = await resources.queue('fifo', { fifo: true, maxReceiveCount: 3, visibilityTimeoutSeconds: 3 });
+      const users = ['ada', 'bob', 'cyd'];
+      for (let seq = 0; seq < 10; seq++) {
+        await publisher.publish(
+          url,
+          users.map((user) => ({ key: user, body: JSON.stringify({ user, seq }), deduplicationId: `${user}-${seq}` })),
+        );
+      }
+      const seen = new Map<string, number[]>(users.map((user) => [user, []]));
+      let failedOnce = false;
+      startConsumer(url, dlqUrl, async (m) => {
+        const { user, seq } = JSON.parse(m.body) as { user: string; seq: number };
+        if (user === 'bob' && seq === 3 && !failedOnce) {
+          failedOnce = true;
+          throw new RetriableError('TEST.FLAKY', 'provider hiccup');
+        }
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 20));
+        seen.get(user)?.push(seq);
+      });
+      await waitFor(() => [...seen.values()].every((seqs) => seqs.length === 10), {
+        timeoutMs: 30_000,
+        description: '10 messages per user',
+      });
+      expect(failedOnce).toBe(true);
+      for (const seqs of seen.values()) expect(seqs).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    });
+
     it('finishes in-flight work on stop and takes no new messages', async () => {
       const { url, dlqUrl = '' } = await resources.queue('drain', { maxReceiveCount: 3 });
       await publisher.publish(url, [{ body: 'a' }]);

@@ -113,8 +113,8 @@ export class SqsConsumer implements MessageConsumer {
         continue;
       }
       const messages = await this.receive(Math.min(SQS_BATCH_LIMIT, free));
-      for (const message of messages) {
-        const task = this.process(message, handler).finally(() => {
+      for (const group of inOrderGroups(messages)) {
+        const task = this.processInOrder(group, handler).finally(() => {
           this.inFlight.delete(task);
           this.slotFreed?.();
         });
@@ -146,21 +146,42 @@ export class SqsConsumer implements MessageConsumer {
     }
   }
 
-  private async process(message: Message, handler: MessageHandler): Promise<void> {
+  /**
+   * A FIFO receive can return several messages of one MessageGroupId, in
+   * order: they run one after another, and after one that is not acknowledged
+   * the rest are left alone — SQS hands them out again, in order, once the
+   * failed one is done. Messages without a group run alone.
+   */
+  private async processInOrder(group: readonly Message[], handler: MessageHandler): Promise<void> {
+    // Messages waiting for their turn keep their visibility too.
+    const waiting = group.map((message) => this.heartbeat(message.ReceiptHandle ?? ''));
+    for (const [index, message] of group.entries()) {
+      waiting[index]?.();
+      if (!(await this.process(message, handler))) {
+        waiting.slice(index + 1).forEach((stop) => stop());
+        return;
+      }
+    }
+  }
+
+  /** Handles one message; true when it was acknowledged (handled or dead-lettered). */
+  private async process(message: Message, handler: MessageHandler): Promise<boolean> {
     const inbound = toInbound(message, this.options.queueUrl);
     const receiptHandle = message.ReceiptHandle ?? '';
     const stopHeartbeat = this.heartbeat(receiptHandle);
     try {
       await withConsumerSpan(inbound, () => handler(inbound));
       this.scheduleDelete(inbound.id, receiptHandle);
+      return true;
     } catch (error) {
-      await this.onFailure(inbound, receiptHandle, error);
+      return await this.onFailure(inbound, receiptHandle, error);
     } finally {
       stopHeartbeat();
     }
   }
 
-  private async onFailure(message: InboundMessage, receiptHandle: string, error: unknown): Promise<void> {
+  /** True when the message was dead-lettered (acknowledged), false when it will be redelivered. */
+  private async onFailure(message: InboundMessage, receiptHandle: string, error: unknown): Promise<boolean> {
     const log = {
       queueUrl: this.options.queueUrl,
       messageId: message.id,
@@ -176,7 +197,7 @@ export class SqsConsumer implements MessageConsumer {
             : backoffDelay(message.attempt, this.options.retry ?? defaultRetry);
         this.options.logger?.warn({ ...log, delayMs }, 'handler failed with a retriable error; message will be redelivered');
         await this.changeVisibility(receiptHandle, Math.ceil(delayMs / 1000));
-        return;
+        return false;
       }
       this.options.logger?.error(log, 'handler failed with a non-retriable error; moving the message to the DLQ');
       await this.deadLetters.publish(this.options.deadLetterQueueUrl, [
@@ -192,12 +213,14 @@ export class SqsConsumer implements MessageConsumer {
         },
       ]);
       this.scheduleDelete(message.id, receiptHandle);
+      return true;
     } catch (secondary) {
       // Leave the message alone: its visibility timeout brings it back.
       this.options.logger?.error(
         { ...log, secondary: errorMessage(secondary) },
         'could not record the failure; message will be redelivered',
       );
+      return false;
     }
   }
 
@@ -260,6 +283,23 @@ export class SqsConsumer implements MessageConsumer {
       }
     }
   }
+}
+
+/** Messages grouped by MessageGroupId, keeping receive order; a message without a group is a group of its own. */
+function inOrderGroups(messages: readonly Message[]): Message[][] {
+  const groups = new Map<string, Message[]>();
+  const alone: Message[][] = [];
+  for (const message of messages) {
+    const id = message.Attributes?.MessageGroupId;
+    if (id === undefined) {
+      alone.push([message]);
+      continue;
+    }
+    const group = groups.get(id);
+    if (group) group.push(message);
+    else groups.set(id, [message]);
+  }
+  return [...alone, ...groups.values()];
 }
 
 function toInbound(message: Message, queueUrl: string): InboundMessage {
