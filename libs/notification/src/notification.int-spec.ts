@@ -220,4 +220,44 @@ describe('notification worker (real ElasticMQ, Postgres, Redis)', () => {
     expect(ids.filter((id) => counted.get(id)?.delivered !== 1)).toEqual([]);
     await waitFor(queuesEmpty, { timeoutMs: 20_000, description: 'both queues empty' });
   }, 120_000);
+
+  it('on the FIFO path (MessageGroupId = userId) sends the notifications of each user in order', async () => {
+    const { url, dlqUrl } = await resources.queue('notifications', { fifo: true, visibilityTimeoutSeconds: 3, maxReceiveCount: 3 });
+    queue = { url, dlqUrl: dlqUrl ?? '' };
+    faults({ failFirstSendOf: 0.1 });
+    const users = ['ada', 'bob', 'cyd', 'dan'];
+    const ids: string[] = [];
+    for (let seq = 0; seq < 15; seq++) {
+      for (const user of users) {
+        const id = randomUUID();
+        ids.push(id);
+        await pool.query(
+          `INSERT INTO notifications (id, user_id, idempotency_key, channel, template, data) VALUES ($1, $2, $3, 'email', 'digest', $4)`,
+          [id, user, id, JSON.stringify({ seq })],
+        );
+        await new SqsPublisher(resources.sqs).publish(url, [
+          {
+            key: user,
+            deduplicationId: id,
+            body: JSON.stringify({
+              schemaVersion: 1,
+              notificationId: id,
+              userId: user,
+              channel: 'email',
+              template: 'digest',
+              data: { seq },
+            }),
+          },
+        ]);
+      }
+    }
+    startWorker();
+    await waitFor(async () => (await statusCounts())['sent'] === ids.length, { timeoutMs: 60_000, description: `${ids.length} sent` });
+    const { rows } = await pool.query<{ user_id: string; seq: number }>(
+      `SELECT payload->>'userId' AS user_id, (payload->'data'->>'seq')::int AS seq FROM provider_sends WHERE NOT duplicate ORDER BY id`,
+    );
+    for (const user of users) {
+      expect(rows.filter((r) => r.user_id === user).map((r) => r.seq)).toEqual(Array.from({ length: 15 }, (_, i) => i));
+    }
+  }, 90_000);
 });

@@ -106,6 +106,8 @@ describe('provisioning (real Postgres, Kafka, ElasticMQ)', () => {
     expect(second.queues.map((q) => [q.queue, q.action])).toEqual([
       ['notifications-dlq', 'unchanged'],
       ['notifications', 'unchanged'],
+      ['notifications-dlq.fifo', 'unchanged'],
+      ['notifications.fifo', 'unchanged'],
       ['fan-out-tasks-dlq', 'unchanged'],
       ['fan-out-tasks', 'unchanged'],
     ]);
