@@ -4,9 +4,20 @@ import { join } from 'node:path';
 import { GetQueueAttributesCommand, type Message, ReceiveMessageCommand, StartMessageMoveTaskCommand } from '@aws-sdk/client-sqs';
 import type { Pool } from 'pg';
 import { migrate, readMigrations } from '@qls/provisioning';
-import { SqsConsumer, SqsPublisher, queueDepth } from '@qls/sqs';
+import { SqsConsumer, SqsPublisher, queueDepth, queueUrlResolver } from '@qls/sqs';
+import { OutboxRelay, enqueue, inTransaction } from '@qls/outbox';
+import { startTestTelemetry } from '@qls/observability/testing';
+import { trace } from '@opentelemetry/api';
 import { TestResources, waitFor } from '@qls/testing';
-import { type Channel, LocalProvider, NotificationHandler, type ProviderFaults, SendGuard, channels } from './index';
+import {
+  type Channel,
+  LocalProvider,
+  NOTIFICATION_REQUESTED,
+  NotificationHandler,
+  type ProviderFaults,
+  SendGuard,
+  channels,
+} from './index';
 
 const migrations = join(__dirname, '../../../infra/migrations');
 
@@ -31,6 +42,12 @@ describe('notification worker (real ElasticMQ, Postgres, Redis)', () => {
     await Promise.all(consumers.map((c) => c.stop()));
     await resources.cleanup();
   });
+
+  function provider(channel: Channel): LocalProvider {
+    const found = providers.get(channel);
+    if (!found) throw new Error(`no provider for ${channel}`);
+    return found;
+  }
 
   function faults(all: ProviderFaults): void {
     for (const provider of providers.values()) provider.faults = all;
@@ -105,7 +122,7 @@ describe('notification worker (real ElasticMQ, Postgres, Redis)', () => {
 
   it('sends a poison message and a permanent failure to the DLQ after one receive, with the reason', async () => {
     const [rejected] = await request(1, 'sms');
-    providers.get('sms')!.faults = { permanent: true };
+    provider('sms').faults = { permanent: true };
     const publisher = new SqsPublisher(resources.sqs);
     await publisher.publish(queue.url, [
       { body: 'not json' },
@@ -145,7 +162,7 @@ describe('notification worker (real ElasticMQ, Postgres, Redis)', () => {
 
   it('dead-letters a transient failure that never recovers after exactly 3 receives, and sends it once redriven', async () => {
     const [id] = await request(1, 'push');
-    providers.get('push')!.faults = { transientRate: 1 };
+    provider('push').faults = { transientRate: 1 };
     startWorker();
     await waitFor(async () => (await queueDepth(resources.sqs, queue.dlqUrl)).visible === 1, { timeoutMs: 30_000, description: 'the DLQ' });
     expect((await pool.query('SELECT status, attempts FROM notifications WHERE id = $1', [id])).rows[0]).toEqual({
@@ -153,7 +170,7 @@ describe('notification worker (real ElasticMQ, Postgres, Redis)', () => {
       attempts: 3,
     });
 
-    providers.get('push')!.faults = {};
+    provider('push').faults = {};
     const { Attributes } = await resources.sqs.send(
       new GetQueueAttributesCommand({ QueueUrl: queue.dlqUrl, AttributeNames: ['QueueArn'] }),
     );
@@ -260,4 +277,58 @@ describe('notification worker (real ElasticMQ, Postgres, Redis)', () => {
       expect(rows.filter((r) => r.user_id === user).map((r) => r.seq)).toEqual(Array.from({ length: 15 }, (_, i) => i));
     }
   }, 90_000);
+
+  it('traces one request from the API transaction through the outbox, SQS and the worker to the provider send', async () => {
+    const telemetry = startTestTelemetry();
+    try {
+      const id = randomUUID();
+      const queueName = queue.url.slice(queue.url.lastIndexOf('/') + 1);
+      let requestSpan: { traceId: string; spanId: string } | undefined;
+      await trace.getTracer('test').startActiveSpan('POST /notifications', async (span) => {
+        requestSpan = span.spanContext();
+        await inTransaction(pool, async (tx) => {
+          await tx.client.query(
+            `INSERT INTO notifications (id, user_id, idempotency_key, channel, template, data) VALUES ($1, 'u1', $2, 'sms', 'otp', '{}')`,
+            [id, id],
+          );
+          await enqueue(tx, [
+            {
+              aggregateType: 'notification',
+              aggregateId: id,
+              eventType: NOTIFICATION_REQUESTED,
+              payload: { schemaVersion: 1, notificationId: id, userId: 'u1', channel: 'sms', template: 'otp', data: {} },
+              destination: { sqs: queueName },
+              key: 'u1',
+            },
+          ]);
+        });
+        span.end();
+      });
+      const relay = new OutboxRelay({
+        pool,
+        publishers: { sqs: new SqsPublisher(resources.sqs) },
+        sqsQueueUrl: queueUrlResolver(resources.sqs),
+        pollIntervalMs: 200,
+      });
+      await relay.start();
+      resources.onCleanup(() => relay.stop());
+      startWorker();
+
+      const send = await waitFor(() => telemetry.spans().find((s) => s.name === 'send sms'), {
+        timeoutMs: 20_000,
+        description: 'the provider send span',
+      });
+      const spans = telemetry.spans();
+      const byId = new Map(spans.map((s) => [s.spanContext().spanId, s]));
+      const chain: string[] = [];
+      for (let span: (typeof spans)[number] | undefined = send; span; span = byId.get(span.parentSpanContext?.spanId ?? ''))
+        chain.unshift(span.name);
+      expect(send.spanContext().traceId).toBe(requestSpan?.traceId);
+      expect(chain[0]).toBe('POST /notifications');
+      expect(chain).toContain(`process ${queueName}`);
+      expect(chain[chain.length - 1]).toBe('send sms');
+    } finally {
+      await telemetry.shutdown();
+    }
+  });
 });

@@ -1,8 +1,11 @@
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { type InboundMessage, PermanentError, RetriableError, errorCode, errorMessage, isRetriable } from '@qls/messaging';
 import { type Channel, type NotificationRequested, notificationRequestedV1 } from './contracts';
 import type { NotificationWorkerMetrics } from './notification.metrics';
 import type { NotificationProvider } from './providers/provider.port';
 import type { SendGuard } from './send-guard';
+
+const tracer = trace.getTracer('@qls/notification');
 
 export interface NotificationHandlerOptions {
   /** The queue's RedrivePolicy maxReceiveCount: a transient failure on this receive is the last. @defaultValue 3 */
@@ -64,14 +67,27 @@ export class NotificationHandler {
     }
     const renewal = setInterval(() => void this.guard.renew(lease).catch(() => false), this.guard.renewEveryMs);
     try {
-      await provider.send({
-        notificationId: request.notificationId,
-        userId: request.userId,
-        channel: request.channel,
-        template: request.template,
-        data: request.data,
-        idempotencyKey: request.notificationId,
-      });
+      await tracer.startActiveSpan(
+        `send ${request.channel}`,
+        { kind: SpanKind.CLIENT, attributes: { 'notification.id': request.notificationId, 'notification.channel': request.channel } },
+        async (span) => {
+          try {
+            await provider.send({
+              notificationId: request.notificationId,
+              userId: request.userId,
+              channel: request.channel,
+              template: request.template,
+              data: request.data,
+              idempotencyKey: request.notificationId,
+            });
+          } catch (error) {
+            span.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(error) });
+            throw error;
+          } finally {
+            span.end();
+          }
+        },
+      );
     } catch (error) {
       const last = !isRetriable(error) || message.attempt >= this.maxReceives;
       this.options.metrics?.sends.inc({

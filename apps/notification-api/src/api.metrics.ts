@@ -1,0 +1,38 @@
+import type { Counter, MetricsRegistry } from '@qls/observability';
+
+/** The API's operations, as the `operation` label. */
+export type ApiOperation = 'create' | 'get';
+
+export interface ApiMetrics {
+  /** Outcome: `created`, `replayed`, `found`, or the error code (`NOTIFICATION.VALIDATION_FAILED`, `AUTH.UNAUTHENTICATED`...). */
+  readonly requests: Counter<'operation' | 'outcome'>;
+  readonly created: Counter<'channel'>;
+  readonly rateLimiterErrors: Counter;
+}
+
+export function createApiMetrics(registry: MetricsRegistry): ApiMetrics {
+  return {
+    requests: registry.counter({
+      name: 'notification_api_requests_total',
+      help: 'Requests to the notification API by operation and outcome (error code on failure)',
+      labelNames: ['operation', 'outcome'],
+    }),
+    created: registry.counter({
+      name: 'notifications_created_total',
+      help: 'Notifications accepted and queued (repeats not counted)',
+      labelNames: ['channel'],
+    }),
+    rateLimiterErrors: registry.counter({
+      name: 'notification_api_rate_limiter_errors_total',
+      help: 'Requests let through unlimited because the rate limiter (Redis) failed',
+    }),
+  };
+}
+
+/** Which operation a request is, from its method and path; undefined for other routes. */
+export function operationOf(method: string | undefined, url: string | undefined): ApiOperation | undefined {
+  const path = (url ?? '').split('?')[0] ?? '';
+  if (method === 'POST' && /^\/notifications\/?$/.test(path)) return 'create';
+  if (method === 'GET' && /^\/notifications\/[^/]+\/?$/.test(path)) return 'get';
+  return undefined;
+}

@@ -1,0 +1,98 @@
+import { type DynamicModule, Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { Redis } from 'ioredis';
+import { Pool } from 'pg';
+import { type CreateNotificationOptions, RedisTokenBucket } from '@qls/notification-intake';
+import { HealthModule, LoggingModule, type Logger, MetricsModule, MetricsRegistry, postgresReadiness } from '@qls/observability';
+import { ApiExceptionFilter } from './api-exception.filter';
+import { createApiMetrics } from './api.metrics';
+import { BearerAuthGuard } from './auth/bearer-auth.guard';
+import { createJwtVerifier } from './auth/jwt.verifier';
+import type { Config } from './config';
+import { NotificationsHttpController } from './notifications.http-controller';
+import { RateLimitGuard } from './rate-limit.guard';
+import { API_METRICS, INTAKE_OPTIONS, JWT_VERIFIER, LOGGER, PG_POOL, RATE_LIMITER, REDIS } from './tokens';
+
+export interface AppModuleOptions {
+  readonly config: Config;
+  readonly service: string;
+  readonly logger: Logger;
+  /** Use this pool instead of one on `DATABASE_URL` (tests: a pool on their own schema). The caller closes it. */
+  readonly pool?: Pool;
+}
+
+const OWNS_POOL = Symbol('OWNS_POOL');
+
+/** Closes the clients after the HTTP server has stopped taking requests. */
+@Injectable()
+class ClientsLifecycle implements OnApplicationShutdown {
+  constructor(
+    @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(OWNS_POOL) private readonly ownsPool: boolean,
+    @Inject(REDIS) private readonly redis: Redis,
+  ) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all([this.ownsPool ? this.pool.end() : undefined, this.redis.quit().catch(() => this.redis.disconnect())]);
+  }
+}
+
+@Module({})
+export class AppModule {
+  static register({ config, service, logger, pool: givenPool }: AppModuleOptions): DynamicModule {
+    const pool =
+      givenPool ?? new Pool({ connectionString: config.DATABASE_URL, max: config.DATABASE_POOL_SIZE, connectionTimeoutMillis: 2_000 });
+    // An idle client losing its connection must not crash the process; the next query reconnects.
+    if (givenPool === undefined) pool.on('error', (error) => logger.warn({ err: error }, 'idle Postgres connection failed'));
+    // Short timeouts: the rate limiter fails open rather than holding requests while Redis is away.
+    const redis = new Redis(config.REDIS_URL, { commandTimeout: 250, maxRetriesPerRequest: 1 });
+    redis.on('error', (error) => logger.warn({ err: error }, 'Redis connection failed'));
+    const registry = new MetricsRegistry({ service });
+    const metrics = createApiMetrics(registry);
+    const intake: CreateNotificationOptions = { queue: config.NOTIFICATIONS_QUEUE };
+    return {
+      module: AppModule,
+      imports: [
+        LoggingModule.forRoot(logger),
+        MetricsModule.forRoot(registry),
+        HealthModule.forRoot({
+          // Redis is left out on purpose: without it the API still works (no rate limit).
+          checks: [
+            postgresReadiness(pool),
+            { name: 'notifications-schema', check: () => pool.query('SELECT 1 FROM notifications LIMIT 1') },
+          ],
+        }),
+      ],
+      controllers: [NotificationsHttpController],
+      providers: [
+        { provide: PG_POOL, useValue: pool },
+        { provide: OWNS_POOL, useValue: givenPool === undefined },
+        { provide: REDIS, useValue: redis },
+        { provide: LOGGER, useValue: logger },
+        { provide: API_METRICS, useValue: metrics },
+        { provide: INTAKE_OPTIONS, useValue: intake },
+        {
+          provide: JWT_VERIFIER,
+          useValue: createJwtVerifier({
+            keys: config.AUTH_JWT_PUBLIC_KEYS,
+            issuer: config.AUTH_JWT_ISSUER,
+            audience: config.AUTH_JWT_AUDIENCE,
+            algorithms: config.AUTH_JWT_ALGORITHMS,
+          }),
+        },
+        {
+          provide: RATE_LIMITER,
+          useValue: new RedisTokenBucket(redis, {
+            ratePerSecond: config.RATE_LIMIT_PER_SECOND,
+            burst: config.RATE_LIMIT_BURST,
+            keyPrefix: `${service}:ratelimit`,
+          }),
+        },
+        { provide: APP_FILTER, useValue: new ApiExceptionFilter(logger, metrics) },
+        BearerAuthGuard,
+        RateLimitGuard,
+        ClientsLifecycle,
+      ],
+    };
+  }
+}

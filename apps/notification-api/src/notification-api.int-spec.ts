@@ -1,0 +1,262 @@
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { type CryptoKey, SignJWT, exportSPKI, generateKeyPair } from 'jose';
+import type { Pool } from 'pg';
+import { loadConfig } from '@qls/config';
+import { createLogger } from '@qls/observability';
+import { migrate, readMigrations } from '@qls/provisioning';
+import { TestResources, uniqueName, waitFor } from '@qls/testing';
+import { configSchema } from './config';
+import { createHttpApp } from './http-app';
+
+/**
+ * The app in this process on port 0, against the local Postgres (a schema of
+ * its own, passed in as the pool) and Redis, with a key pair made here: the
+ * tests sign their own tokens.
+ */
+const migrations = join(__dirname, '../../../infra/migrations');
+const issuer = 'https://auth.test';
+const audience = 'notification-api';
+const BODY_LIMIT = 2048;
+const BURST = 5;
+
+describe('notification-api (in process, real Postgres and Redis)', () => {
+  let resources: TestResources;
+  let pool: Pool;
+  let app: NestExpressApplication;
+  let baseUrl: string;
+  let privateKey: CryptoKey;
+  let user: string;
+
+  beforeAll(async () => {
+    resources = new TestResources();
+    ({ pool } = await resources.postgres());
+    await migrate(pool, readMigrations(migrations));
+    const keys = await generateKeyPair('RS256', { extractable: true });
+    privateKey = keys.privateKey;
+    const config = loadConfig(configSchema, {
+      DATABASE_URL: resources.env.DATABASE_URL,
+      REDIS_URL: resources.env.REDIS_URL,
+      AUTH_JWT_PUBLIC_KEYS: await exportSPKI(keys.publicKey),
+      AUTH_JWT_ISSUER: issuer,
+      AUTH_JWT_AUDIENCE: audience,
+      HTTP_BODY_LIMIT_BYTES: String(BODY_LIMIT),
+      RATE_LIMIT_PER_SECOND: '0.2',
+      RATE_LIMIT_BURST: String(BURST),
+      NOTIFICATIONS_QUEUE: 'notifications-api-test',
+    });
+    app = await createHttpApp({
+      config,
+      service: uniqueName('notification-api'),
+      logger: createLogger({ service: 'test', level: 'silent' }),
+      pool,
+    });
+    await app.listen(0, '127.0.0.1');
+    baseUrl = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await resources.cleanup();
+  });
+
+  beforeEach(() => {
+    // Each test is its own user: its own rate-limit bucket and its own notifications.
+    user = uniqueName('user');
+  });
+
+  function token(sub = user, expiresAt: string | number = '5m', key = privateKey): Promise<string> {
+    return new SignJWT({})
+      .setProtectedHeader({ alg: 'RS256' })
+      .setSubject(sub)
+      .setIssuer(issuer)
+      .setAudience(audience)
+      .setIssuedAt()
+      .setExpirationTime(expiresAt)
+      .sign(key);
+  }
+
+  async function post(body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+    return fetch(`${baseUrl}/notifications`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${await token()}`, ...headers },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+  }
+
+  async function get(path: string, sub = user): Promise<Response> {
+    return fetch(`${baseUrl}${path}`, { headers: { authorization: `Bearer ${await token(sub)}` } });
+  }
+
+  const valid = () => ({ userId: user, channel: 'push', template: 'order-shipped', data: { orderId: 'o-1' } });
+
+  async function errorOf(response: Response): Promise<{ code: string; message: string; field?: string }> {
+    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+    return ((await response.json()) as { error: { code: string; message: string; field?: string } }).error;
+  }
+
+  async function countRows(userId: string): Promise<{ notifications: number; outbox: number }> {
+    const { rows } = await pool.query<{ notifications: number; outbox: number }>(
+      `SELECT (SELECT count(*)::int FROM notifications WHERE user_id = $1) AS notifications,
+              (SELECT count(*)::int FROM outbox WHERE message_key = $1) AS outbox`,
+      [userId],
+    );
+    return rows[0] ?? { notifications: -1, outbox: -1 };
+  }
+
+  it('accepts a notification with 202, its status URL in the body and Location, and queues it through the outbox', async () => {
+    const response = await post(valid());
+
+    expect(response.status).toBe(202);
+    const body = (await response.json()) as { id: string; status: string; statusUrl: string };
+    expect(body).toEqual({ id: expect.stringMatching(/^[0-9a-f-]{36}$/), status: 'queued', statusUrl: `/notifications/${body.id}` });
+    expect(response.headers.get('location')).toBe(body.statusUrl);
+    const outbox = await pool.query('SELECT destination, payload FROM outbox WHERE aggregate_id = $1', [body.id]);
+    expect(outbox.rows).toEqual([
+      { destination: 'sqs:notifications-api-test', payload: expect.objectContaining({ notificationId: body.id, userId: user }) },
+    ]);
+
+    const status = await get(body.statusUrl);
+    expect(status.status).toBe(200);
+    expect(await status.json()).toEqual({
+      id: body.id,
+      status: 'queued',
+      channel: 'push',
+      attempts: 0,
+      createdAt: expect.any(String),
+      updatedAt: expect.any(String),
+      sentAt: null,
+      lastError: null,
+    });
+  });
+
+  it('answers a repeat with the same Idempotency-Key with 200 and the first id, writing nothing', async () => {
+    const first = await post(valid(), { 'idempotency-key': 'shipped-o-1' });
+    const repeat = await post(valid(), { 'idempotency-key': 'shipped-o-1' });
+
+    expect([first.status, repeat.status]).toEqual([202, 200]);
+    const [a, b] = [(await first.json()) as { id: string }, (await repeat.json()) as { id: string }];
+    expect(b.id).toBe(a.id);
+    expect(repeat.headers.get('location')).toBe(`/notifications/${a.id}`);
+    expect([first.headers.get('idempotent-replayed'), repeat.headers.get('idempotent-replayed')]).toEqual([null, 'true']);
+    expect(await countRows(user)).toEqual({ notifications: 1, outbox: 1 });
+  });
+
+  it('answers the same Idempotency-Key with a different body with 409', async () => {
+    await post(valid(), { 'idempotency-key': 'k-1' });
+    const conflict = await post({ ...valid(), template: 'order-cancelled' }, { 'idempotency-key': 'k-1' });
+
+    expect(conflict.status).toBe(409);
+    expect(await errorOf(conflict)).toMatchObject({ code: 'NOTIFICATION.IDEMPOTENCY_CONFLICT', field: 'Idempotency-Key' });
+  });
+
+  it.each([
+    ['a bad channel', { channel: 'pigeon' }, 'channel'],
+    ['a missing userId', { userId: undefined }, 'userId'],
+    ['an unknown field', { priority: 'high' }, 'priority'],
+  ])('answers %s with 400 naming the field', async (_what, change, field) => {
+    const response = await post({ ...valid(), ...change });
+
+    expect(response.status).toBe(400);
+    expect(await errorOf(response)).toMatchObject({
+      code: 'NOTIFICATION.VALIDATION_FAILED',
+      field,
+      message: expect.stringContaining(field),
+    });
+    expect(await countRows(user)).toEqual({ notifications: 0, outbox: 0 });
+  });
+
+  it('answers malformed JSON with 400', async () => {
+    const response = await post('{"userId": ');
+
+    expect(response.status).toBe(400);
+    expect(await errorOf(response)).toMatchObject({ code: 'REQUEST.MALFORMED_JSON' });
+  });
+
+  it('answers a userId other than the token subject with 403', async () => {
+    const response = await post({ ...valid(), userId: uniqueName('someone-else') });
+
+    expect(response.status).toBe(403);
+    expect(await errorOf(response)).toMatchObject({ code: 'NOTIFICATION.USER_MISMATCH', field: 'userId' });
+  });
+
+  it('answers a body over HTTP_BODY_LIMIT_BYTES with 413', async () => {
+    const response = await post({ ...valid(), data: { text: 'x'.repeat(BODY_LIMIT) } });
+
+    expect(response.status).toBe(413);
+    expect(await errorOf(response)).toMatchObject({ code: 'REQUEST.TOO_LARGE', message: expect.stringContaining(String(BODY_LIMIT)) });
+  });
+
+  it('answers 401 with the reason without a token, with a bad one and with an expired one', async () => {
+    const missing = await fetch(`${baseUrl}/notifications`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(missing.status).toBe(401);
+    expect(missing.headers.get('www-authenticate')).toBe('Bearer');
+    expect(await errorOf(missing)).toEqual({ code: 'AUTH.UNAUTHENTICATED', message: 'missing bearer token' });
+
+    const stranger = await generateKeyPair('RS256');
+    const forged = await post(valid(), { authorization: `Bearer ${await token(user, '5m', stranger.privateKey)}` });
+    expect(forged.status).toBe(401);
+    expect((await errorOf(forged)).message).toBe('invalid token: signature verification failed');
+    expect(forged.headers.get('www-authenticate')).toMatch(/^Bearer error="invalid_token", error_description="invalid token: /);
+
+    const expired = await post(valid(), { authorization: `Bearer ${await token(user, Math.floor(Date.now() / 1000) - 60)}` });
+    expect(expired.status).toBe(401);
+    expect((await errorOf(expired)).message).toBe('token expired');
+
+    const notBearer = await post(valid(), { authorization: 'Basic dXNlcjpwYXNz' });
+    expect(notBearer.status).toBe(401);
+    expect(await countRows(user)).toEqual({ notifications: 0, outbox: 0 });
+  });
+
+  it("answers 404 for another user's notification, exactly as for one that does not exist", async () => {
+    const { statusUrl } = (await (await post(valid())).json()) as { statusUrl: string };
+
+    const theirs = await get(statusUrl, uniqueName('other-user'));
+    const missing = await get(`/notifications/${crypto.randomUUID()}`);
+
+    expect([theirs.status, missing.status]).toEqual([404, 404]);
+    expect((await errorOf(theirs)).code).toBe('NOTIFICATION.NOT_FOUND');
+    expect((await errorOf(missing)).code).toBe('NOTIFICATION.NOT_FOUND');
+  });
+
+  it('answers 429 with Retry-After once the user has spent the burst, while other users go on', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < BURST; i++) statuses.push((await get(`/notifications/${crypto.randomUUID()}`)).status);
+    const limited = await get(`/notifications/${crypto.randomUUID()}`);
+
+    expect(statuses).toEqual(Array(BURST).fill(404));
+    expect(limited.status).toBe(429);
+    // One token every 5 s at 0.2/s.
+    expect(limited.headers.get('retry-after')).toBe('5');
+    expect(await errorOf(limited)).toMatchObject({ code: 'NOTIFICATION.RATE_LIMITED' });
+    expect((await get(`/notifications/${crypto.randomUUID()}`, uniqueName('another-user'))).status).toBe(404);
+  });
+
+  it('counts requests by outcome and created notifications in /metrics, and reports ready', async () => {
+    await post(valid());
+    await post({ ...valid(), channel: 'fax' });
+
+    const metrics = await waitFor(
+      async () => {
+        const text = await (await fetch(`${baseUrl}/metrics`)).text();
+        return /notifications_created_total\{[^}]*channel="push"[^}]*\} [1-9]/.test(text) && text;
+      },
+      { description: 'the created counter' },
+    );
+    expect(metrics).toMatch(/notification_api_requests_total\{[^}]*operation="create",outcome="created"[^}]*\} [1-9]/);
+    expect(metrics).toMatch(
+      /notification_api_requests_total\{[^}]*operation="create",outcome="NOTIFICATION.VALIDATION_FAILED"[^}]*\} [1-9]/,
+    );
+    const ready = await fetch(`${baseUrl}/health/ready`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({
+      status: 'ready',
+      checks: { postgres: { status: 'up' }, 'notifications-schema': { status: 'up' } },
+    });
+  });
+});

@@ -1,0 +1,17 @@
+export { createNotification } from './lib/create-notification';
+export type { CreateNotificationInput, CreateNotificationOptions, CreateNotificationResult } from './lib/create-notification';
+export { idempotencyKeyFor, intakeDefaults, parseCreateNotification } from './lib/create-notification.request';
+export type { CreateNotificationCommand, IntakeLimits } from './lib/create-notification.request';
+export { getNotification } from './lib/get-notification';
+export {
+  IdempotencyConflictError,
+  NotificationErrorCode,
+  NotificationNotFoundError,
+  NotificationRateLimitedError,
+  NotificationUserMismatchError,
+  NotificationValidationError,
+} from './lib/notification.errors';
+export type { FieldIssue } from './lib/notification.errors';
+export type { Caller, NotificationView } from './lib/notification.view';
+export { RedisTokenBucket } from './lib/redis-token-bucket.rate-limiter';
+export type { RateLimitDecision, TokenBucketOptions } from './lib/redis-token-bucket.rate-limiter';
