@@ -51,3 +51,15 @@ CMD ["node", "dist/apps/provision/main.js"]
 FROM runtime AS outbox-relay
 COPY --from=build /repo/dist/apps/outbox-relay ./dist/apps/outbox-relay
 CMD ["node", "dist/apps/outbox-relay/main.js"]
+
+FROM runtime AS notification-api
+COPY --from=build /repo/dist/apps/notification-api ./dist/apps/notification-api
+CMD ["node", "dist/apps/notification-api/main.js"]
+
+FROM runtime AS notification-worker
+COPY --from=build /repo/dist/apps/notification-worker ./dist/apps/notification-worker
+CMD ["node", "dist/apps/notification-worker/main.js"]
+
+FROM runtime AS notification-dlq-monitor
+COPY --from=build /repo/dist/apps/notification-dlq-monitor ./dist/apps/notification-dlq-monitor
+CMD ["node", "dist/apps/notification-dlq-monitor/main.js"]

@@ -1,19 +1,23 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import {
-  APP_ENV,
+  CREDENTIALS_UNUSED,
+  DEFAULT_SHUTDOWN_TIMEOUT_MS,
   LOCAL_ONLY_ENV,
   ONE_SHOT_APPS,
   SERVERS,
   STATELESS_SERVERS,
+  appEnvFor,
   deployableApps,
+  provisionedQueues,
   readEnvFile,
   repoPath,
+  requiredAppEnv,
 } from './deploy-contract';
 import { credentialProblem, imageProblem } from './deploy-policy';
-import { composeConfig } from './deploy-tools';
+import { composeConfig, composeDurationSeconds } from './deploy-tools';
 
 interface ComposeService {
   image?: string;
@@ -23,6 +27,16 @@ interface ComposeService {
   depends_on?: Record<string, { condition?: string }>;
   volumes?: (string | { type?: string; source?: string; target?: string })[];
   restart?: string;
+  ports?: (string | { published?: string | number; target?: number; host_ip?: string })[];
+  stop_grace_period?: string;
+}
+
+/** `127.0.0.1:3001:3000` or the long form -> "127.0.0.1:3001" (the host side), undefined when none is published. */
+function hostSide(port: string | { published?: string | number; host_ip?: string }): string | undefined {
+  if (typeof port !== 'string') return port.published === undefined ? undefined : `${port.host_ip ?? '0.0.0.0'}:${port.published}`;
+  const parts = port.split(':');
+  if (parts.length < 2) return undefined;
+  return parts.length === 2 ? `0.0.0.0:${parts[0]}` : `${parts.slice(0, -1).join(':')}`;
 }
 interface ComposeFile {
   services: Record<string, ComposeService>;
@@ -123,9 +137,13 @@ describe('docker-compose.yml', () => {
   it('sets every variable the apps read on every app service, naming the app', () => {
     const problems = appServices.flatMap(([name, service]) => {
       const environment = service.environment ?? {};
-      const missing = APP_ENV.filter((variable) => environment[variable] === undefined || environment[variable] === '');
+      const missing = [...appEnvFor(name), ...requiredAppEnv(name)].filter(
+        (variable) => environment[variable] === undefined || environment[variable] === '',
+      );
+      const unused = (CREDENTIALS_UNUSED[name] ?? []).filter((variable) => environment[variable] !== undefined);
       return [
         ...(missing.length > 0 ? [`service ${name} does not set ${missing.join(', ')}`] : []),
+        ...(unused.length > 0 ? [`service ${name} gets ${unused.join(', ')}, which it does not read; leave them out`] : []),
         ...(['SERVICE_NAME', 'OTEL_SERVICE_NAME'] as const)
           .filter((variable) => environment[variable] !== name)
           .map((variable) => `service ${name} sets ${variable}=${environment[variable]}`),
@@ -138,6 +156,7 @@ describe('docker-compose.yml', () => {
     const needed = Object.keys(readEnvFile(repoPath('infra/env/local.env'))).filter((name) => !(name in LOCAL_ONLY_ENV));
     const problems = appServices.flatMap(([name, service]) =>
       needed
+        .filter((variable) => !(CREDENTIALS_UNUSED[name] ?? []).includes(variable))
         .filter((variable) => service.environment?.[variable] === undefined)
         .map((variable) => `service ${name} does not set ${variable} (infra/env/local.env does)`),
     );
@@ -162,17 +181,94 @@ describe('docker-compose.yml', () => {
     ).toEqual([]);
   });
 
+  it('gives the notification apps one queue, the DLQ provisioning makes for it, and its redrive count', () => {
+    const named = appServices.filter(([, service]) => service.environment?.['NOTIFICATIONS_QUEUE'] !== undefined);
+    expect(named.length).toBeGreaterThan(0);
+    const problems = named.flatMap(([name, service]) => {
+      const env = service.environment ?? {};
+      const queue = provisionedQueues().find((q) => q.name === env['NOTIFICATIONS_QUEUE']);
+      if (!queue) return [`service ${name} reads NOTIFICATIONS_QUEUE=${env['NOTIFICATIONS_QUEUE']}, which topology.json does not create`];
+      return [
+        ...(env['NOTIFICATIONS_DLQ'] !== undefined && env['NOTIFICATIONS_DLQ'] !== queue.dlq
+          ? [`service ${name} reads NOTIFICATIONS_DLQ=${env['NOTIFICATIONS_DLQ']}, but the DLQ of ${queue.name} is ${queue.dlq}`]
+          : []),
+        ...(env['NOTIFICATIONS_MAX_RECEIVES'] !== undefined && Number(env['NOTIFICATIONS_MAX_RECEIVES']) !== queue.maxReceiveCount
+          ? [
+              `service ${name} sets NOTIFICATIONS_MAX_RECEIVES=${env['NOTIFICATIONS_MAX_RECEIVES']}, the queue's maxReceiveCount is ${queue.maxReceiveCount}`,
+            ]
+          : []),
+      ];
+    });
+    expect(problems).toEqual([]);
+  });
+
+  it('stops every long-running app after its own shutdown deadline (stop_grace_period > SHUTDOWN_TIMEOUT_MS), not before', () => {
+    const problems = appServices
+      .filter(([name]) => !isOneShot(name))
+      .flatMap(([name, service]) => {
+        // docker's default when unset
+        const grace = composeDurationSeconds(service.stop_grace_period ?? '10s');
+        const timeout = Number(service.environment?.['SHUTDOWN_TIMEOUT_MS'] ?? DEFAULT_SHUTDOWN_TIMEOUT_MS) / 1000;
+        if (grace === undefined) return [`service ${name} has an unreadable stop_grace_period ${service.stop_grace_period}`];
+        return grace > timeout
+          ? []
+          : [`service ${name} is killed after ${grace} s but may take ${timeout} s (SHUTDOWN_TIMEOUT_MS) to stop`];
+      });
+    expect(problems).toEqual([]);
+  });
+
+  it('publishes no host port twice', () => {
+    const owners = new Map<string, string[]>();
+    for (const [name, service] of Object.entries(resolved.services)) {
+      for (const port of service.ports ?? []) {
+        const host = hostSide(port);
+        if (host !== undefined) owners.set(host, [...(owners.get(host) ?? []), name]);
+      }
+    }
+    expect([...owners].filter(([, names]) => names.length > 1).map(([host, names]) => `${host}: ${names.join(', ')}`)).toEqual([]);
+  });
+
+  it('loads every alerting rule file of infra/alerts into Prometheus (mounted, and matched by rule_files)', () => {
+    const files = existsSync(repoPath('infra/alerts')) ? readdirSync(repoPath('infra/alerts')).filter((file) => /\.ya?ml$/.test(file)) : [];
+    const mount = (resolved.services['prometheus']?.volumes ?? [])
+      .map((volume) => (typeof volume === 'string' ? volume.split(':') : [volume.source ?? '', volume.target ?? '']))
+      .find(([source]) => source === repoPath('infra/alerts'))?.[1];
+    const config = parse(readFileSync(repoPath('infra/compose/prometheus.yml'), 'utf8')) as { rule_files?: string[] };
+    const patterns = (config.rule_files ?? []).map(
+      (glob) =>
+        new RegExp(
+          `^${glob
+            .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+            .replace(/\*/g, '[^/]*')
+            .replace(/\?/g, '[^/]')}$`,
+        ),
+    );
+    const problems = files
+      .filter((file) => mount === undefined || !patterns.some((pattern) => pattern.test(`${mount}/${file}`)))
+      .map((file) =>
+        mount === undefined
+          ? `infra/alerts/${file} is not mounted into the prometheus service`
+          : `infra/alerts/${file} (${mount}/${file} in the container) matches no rule_files entry of infra/compose/prometheus.yml`,
+      );
+    expect(problems).toEqual([]);
+  });
+
   it('lets Prometheus scrape every long-running app', () => {
     const config = parse(readFileSync(repoPath('infra/compose/prometheus.yml'), 'utf8')) as {
       scrape_configs: {
         metrics_path?: string;
         static_configs?: { targets: string[] }[];
+        dns_sd_configs?: { names: string[]; type?: string; port?: number }[];
       }[];
     };
     const targets = new Set(
       config.scrape_configs
         .filter((job) => job.metrics_path === '/metrics')
-        .flatMap((job) => (job.static_configs ?? []).flatMap((c) => c.targets)),
+        .flatMap((job) => [
+          ...(job.static_configs ?? []).flatMap((c) => c.targets),
+          // A DNS lookup of a service name finds each of its replicas (--scale).
+          ...(job.dns_sd_configs ?? []).filter((c) => c.type === 'A').flatMap((c) => c.names.map((name) => `${name}:${c.port}`)),
+        ]),
     );
     const problems = appServices
       .filter(([name]) => !isOneShot(name))

@@ -46,6 +46,83 @@ export const ONE_SHOT_APPS = ['provision'] as const;
  */
 export const NOT_DEPLOYED: Readonly<Record<string, string>> = {};
 
+/**
+ * Apps deployed ahead of their code: checked as deployable although
+ * apps/<name>/webpack.config.js does not exist yet. An entry does no harm once
+ * the app lands; remove it then.
+ */
+export const PLANNED_APPS: Readonly<Record<string, string>> = {};
+
+/**
+ * Credentials of APP_ENV an app does not read, by app. Its deployment must not
+ * hand them to it (least privilege: a compromised DLQ monitor holds no
+ * database password, the API no AWS keys), and the checks do not require them.
+ */
+export const CREDENTIALS_UNUSED: Readonly<Record<string, readonly string[]>> = {
+  'notification-api': ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'],
+  'notification-dlq-monitor': ['DATABASE_URL', 'REDIS_URL'],
+};
+
+/** APP_ENV minus the credentials `app` does not read. */
+export const appEnvFor = (app: string): string[] => APP_ENV.filter((name) => !(CREDENTIALS_UNUSED[app] ?? []).includes(name));
+
+/**
+ * Variables an app reads on top of APP_ENV that its deployment must set
+ * (compose service and k8s container), whatever apps/<app>/src/config.ts
+ * declares: the names the deploy files promise the app's code. Variables the
+ * app's config.ts declares are required as well (see declaredEnv).
+ */
+export const APP_SPECIFIC_ENV: Readonly<Record<string, readonly string[]>> = {
+  'notification-api': [
+    'NOTIFICATIONS_QUEUE',
+    'AUTH_JWT_PUBLIC_KEYS',
+    'AUTH_JWT_ISSUER',
+    'AUTH_JWT_AUDIENCE',
+    'HTTP_BODY_LIMIT_BYTES',
+    'RATE_LIMIT_PER_SECOND',
+    'RATE_LIMIT_BURST',
+  ],
+  'notification-worker': [
+    'NOTIFICATIONS_QUEUE',
+    'NOTIFICATIONS_DLQ',
+    'NOTIFICATIONS_MAX_RECEIVES',
+    'WORKER_CONCURRENCY',
+    'WORKER_VISIBILITY_TIMEOUT_SECONDS',
+    'WORKER_MAX_PROCESSING_SECONDS',
+    'LOCAL_PROVIDER_FAULTS',
+  ],
+  'notification-dlq-monitor': ['NOTIFICATIONS_QUEUE', 'NOTIFICATIONS_DLQ', 'DLQ_POLL_INTERVAL_MS'],
+};
+
+/**
+ * Apps scaled on the depth of an SQS queue (KEDA `aws-sqs-queue`), and the
+ * variable that names the queue they consume: the trigger must watch that queue.
+ */
+export const QUEUE_SCALED_APPS: Readonly<Record<string, string>> = {
+  'notification-worker': 'NOTIFICATIONS_QUEUE',
+};
+
+/** `SHUTDOWN_TIMEOUT_MS` when unset (libs/config serviceEnv): the app's own deadline for a graceful stop. */
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
+
+/**
+ * Variables apps/<app>/src/config.ts declares itself (`NAME: z....` entries),
+ * which the deployment must set explicitly: a knob nobody can see in the deploy
+ * files is a knob nobody tunes. Shared blocks spread in from libs (serviceEnv,
+ * postgresEnv, ...) are covered by APP_ENV. Empty when the file does not exist.
+ */
+export function declaredEnv(app: string): string[] {
+  const path = repoPath('apps', app, 'src', 'config.ts');
+  if (!existsSync(path)) return [];
+  const names = [...readFileSync(path, 'utf8').matchAll(/^\s*([A-Z][A-Z0-9_]*)\s*:\s*z\b/gm)].map((match) => match[1] ?? '');
+  return [...new Set(names)].filter((name) => name !== '').sort();
+}
+
+/** Every variable the deployment of `app` must set beyond APP_ENV: APP_SPECIFIC_ENV and declaredEnv. */
+export function requiredAppEnv(app: string): string[] {
+  return [...new Set([...(APP_SPECIFIC_ENV[app] ?? []), ...declaredEnv(app)])].sort();
+}
+
 /** The four servers the apps need, and where each one's version comes from. */
 export const SERVERS = ['kafka', 'elasticmq', 'postgres', 'redis'] as const;
 export type Server = (typeof SERVERS)[number];
@@ -88,13 +165,12 @@ export function expectedServerImages(): Record<Server, string> {
   };
 }
 
-/** Apps built by webpack (apps/<name>/webpack.config.js), minus NOT_DEPLOYED. */
+/** Apps built by webpack (apps/<name>/webpack.config.js) and PLANNED_APPS, minus NOT_DEPLOYED. */
 export function deployableApps(): string[] {
-  return readdirSync(repoPath('apps'), { withFileTypes: true })
+  const built = readdirSync(repoPath('apps'), { withFileTypes: true })
     .filter((entry) => entry.isDirectory() && existsSync(repoPath('apps', entry.name, 'webpack.config.js')))
-    .map((entry) => entry.name)
-    .filter((name) => !(name in NOT_DEPLOYED))
-    .sort();
+    .map((entry) => entry.name);
+  return [...new Set([...built, ...Object.keys(PLANNED_APPS)])].filter((name) => !(name in NOT_DEPLOYED)).sort();
 }
 
 /** `KEY=value` lines of an env file (comments and blanks skipped). */
@@ -105,4 +181,27 @@ export function readEnvFile(path: string): Record<string, string> {
     if (match?.[1] !== undefined && match[2] !== undefined) env[match[1]] = match[2];
   }
   return env;
+}
+
+/** A queue of infra/provision/topology.json as provisioning creates it: its DLQ (`<name>-dlq`) and redrive count. */
+export interface ProvisionedQueue {
+  readonly name: string;
+  readonly dlq?: string;
+  readonly maxReceiveCount?: number;
+}
+
+/** The SQS queues provisioning converges to (libs/provisioning names a DLQ `<name>-dlq`, `<name>-dlq.fifo` for FIFO). */
+export function provisionedQueues(): ProvisionedQueue[] {
+  const topology = JSON.parse(readFileSync(repoPath('infra/provision/topology.json'), 'utf8')) as {
+    queues?: { name: string; deadLetter?: { maxReceiveCount: number } }[];
+  };
+  return (topology.queues ?? []).map(({ name, deadLetter }) => ({
+    name,
+    ...(deadLetter
+      ? {
+          dlq: name.endsWith('.fifo') ? `${name.replace(/\.fifo$/, '')}-dlq.fifo` : `${name}-dlq`,
+          maxReceiveCount: deadLetter.maxReceiveCount,
+        }
+      : {}),
+  }));
 }

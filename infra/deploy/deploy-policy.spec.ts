@@ -1,14 +1,18 @@
+import { QUEUE_SCALED_APPS, declaredEnv, requiredAppEnv } from './deploy-contract';
 import {
   appEnvProblems,
+  containerEnv,
   containerProblems,
   credentialLeakProblems,
   imageProblem,
   labelProblems,
   probeProblems,
   referenceProblems,
+  scaledObjectProblems,
+  shutdownProblems,
   wiringProblems,
 } from './deploy-policy';
-import { type KubeObject, parseManifests, requireTool } from './deploy-tools';
+import { type KubeObject, composeDurationSeconds, parseManifests, requireTool } from './deploy-tools';
 import { validateObject } from './kube-models';
 
 /**
@@ -129,6 +133,8 @@ describe('the compliant fixture', () => {
       ...credentialLeakProblems(objects),
       ...referenceProblems(objects, { externalSecrets: ['qls-secrets'] }),
       ...wiringProblems(objects),
+      ...shutdownProblems(objects),
+      ...scaledObjectProblems(objects, { queueEnv: QUEUE_SCALED_APPS }),
     ]).toEqual([]);
   });
 });
@@ -343,6 +349,235 @@ describe('wiringProblems', () => {
       expect.stringContaining('Deployment/outbox-relay sets spec.replicas although HorizontalPodAutoscaler/h scales it'),
       expect.stringContaining('Service/s selects'),
     ]);
+  });
+});
+
+/** notification-worker as the real files deploy it, reduced to what the KEDA checks read. */
+function worker(namespace?: string): KubeObject {
+  const deployment = compliantDeployment();
+  deployment.metadata = { name: 'notification-worker', labels, ...(namespace ? { namespace } : {}) };
+  const container = containerOf(deployment);
+  container['name'] = 'notification-worker';
+  container['image'] = 'queues-logs-streams/notification-worker:1.2.3';
+  delete (deployment['spec'] as Record<string, unknown>)['replicas'];
+  return deployment;
+}
+
+function scaledObject(metadata: Record<string, string>, spec: Record<string, unknown> = {}, namespace?: string): KubeObject {
+  return {
+    apiVersion: 'keda.sh/v1alpha1',
+    kind: 'ScaledObject',
+    metadata: { name: 'notification-worker', labels, ...(namespace ? { namespace } : {}) },
+    spec: {
+      scaleTargetRef: { name: 'notification-worker' },
+      minReplicaCount: 1,
+      maxReplicaCount: 20,
+      triggers: [{ type: 'aws-sqs-queue', metadata }],
+      ...spec,
+    },
+  };
+}
+
+const queueConfig = (sqsEndpoint: string, region = 'eu-west-1'): KubeObject => ({
+  ...configMap,
+  data: {
+    ...(configMap['data'] as Record<string, string>),
+    SQS_ENDPOINT: sqsEndpoint,
+    AWS_REGION: region,
+    NOTIFICATIONS_QUEUE: 'notifications',
+  },
+});
+
+describe('containerEnv', () => {
+  it('resolves literals and ConfigMap values, lets env override envFrom, and knows Secret-backed names without their values', () => {
+    const deployment = compliantDeployment();
+    (containerOf(deployment)['env'] as unknown[]).push({ name: 'AWS_REGION', value: 'eu-central-1' });
+    const env = containerEnv([deployment, configMap], containerOf(deployment) as never);
+    expect(env.get('KAFKA_BROKERS')).toBe('kafka:9092');
+    expect(env.get('AWS_REGION')).toBe('eu-central-1');
+    expect(env.has('DATABASE_URL')).toBe(true);
+    expect(env.get('DATABASE_URL')).toBeUndefined();
+  });
+});
+
+describe('appEnvProblems with app-specific variables', () => {
+  it('names the variables a particular app needs on top of APP_ENV', () => {
+    expect(appEnvProblems([compliantDeployment(), configMap], (app) => (app === 'outbox-relay' ? ['OUTBOX_X', 'OUTBOX_Y'] : []))).toEqual([
+      'Deployment/outbox-relay container "outbox-relay" does not set OUTBOX_X, OUTBOX_Y',
+    ]);
+  });
+
+  it("requires what the brief promised the notification apps and what each app's config.ts declares", () => {
+    expect(requiredAppEnv('notification-api')).toEqual(expect.arrayContaining(['AUTH_JWT_PUBLIC_KEYS', 'NOTIFICATIONS_QUEUE']));
+    expect(requiredAppEnv('notification-worker')).toEqual(expect.arrayContaining(['WORKER_MAX_PROCESSING_SECONDS', 'NOTIFICATIONS_DLQ']));
+    expect(requiredAppEnv('notification-dlq-monitor')).toEqual(expect.arrayContaining(['DLQ_POLL_INTERVAL_MS']));
+    expect(declaredEnv('no-such-app')).toEqual([]);
+  });
+});
+
+describe('scaledObjectProblems', () => {
+  const options = { queueEnv: QUEUE_SCALED_APPS };
+  const onAws = {
+    queueURL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/notifications',
+    awsRegion: 'eu-west-1',
+    queueLength: '100',
+  };
+
+  it('accepts a trigger on the queue, region and server the worker uses (AWS, and ElasticMQ through its namespaced name)', () => {
+    expect(scaledObjectProblems([worker(), queueConfig('https://sqs.eu-west-1.amazonaws.com'), scaledObject(onAws)], options)).toEqual([]);
+    const local = scaledObject(
+      {
+        queueURL: 'http://elasticmq.qls.svc.cluster.local:9324/000000000000/notifications',
+        awsEndpoint: 'http://elasticmq.qls.svc.cluster.local:9324',
+        awsRegion: 'us-east-1',
+        queueLength: '100',
+      },
+      {},
+      'qls',
+    );
+    expect(scaledObjectProblems([worker('qls'), queueConfig('http://elasticmq:9324', 'us-east-1'), local], options)).toEqual([]);
+  });
+
+  it('names an unstated maximum, a wrong queue, a wrong region and a queueLength KEDA would ignore', () => {
+    const wrong = scaledObject(
+      { queueURL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/fan-out-tasks', awsRegion: 'us-east-1', queueLength: 'lots' },
+      { maxReplicaCount: undefined },
+    );
+    expect(scaledObjectProblems([worker(), queueConfig('https://sqs.eu-west-1.amazonaws.com'), wrong], options)).toEqual([
+      'ScaledObject/notification-worker does not state maxReplicaCount (KEDA would allow 100)',
+      expect.stringContaining('has queueLength lots'),
+      expect.stringContaining('watches queue fan-out-tasks but notification-worker consumes NOTIFICATIONS_QUEUE=notifications'),
+      expect.stringContaining('has awsRegion us-east-1, the target uses eu-west-1'),
+    ]);
+    const elsewhere = scaledObject({ ...onAws, queueURL: 'https://sqs.us-east-1.amazonaws.com/123456789012/notifications' });
+    expect(scaledObjectProblems([worker(), queueConfig('https://sqs.eu-west-1.amazonaws.com'), elsewhere], options)).toEqual([
+      expect.stringContaining("is not in the target's region (https://sqs.eu-west-1.amazonaws.com/...)"),
+    ]);
+  });
+
+  it('names a trigger on ElasticMQ without awsEndpoint, or with the short name KEDA cannot resolve from its namespace', () => {
+    const local = { queueURL: 'http://elasticmq:9324/000000000000/notifications', awsRegion: 'us-east-1', queueLength: '100' };
+    const objects = (trigger: Record<string, string>) => [
+      worker('qls'),
+      queueConfig('http://elasticmq:9324', 'us-east-1'),
+      scaledObject(trigger, {}, 'qls'),
+    ];
+    expect(scaledObjectProblems(objects(local), options)).toEqual([expect.stringContaining('has no awsEndpoint')]);
+    expect(scaledObjectProblems(objects({ ...local, awsEndpoint: 'http://elasticmq:9324' }), options)).toEqual([
+      expect.stringContaining("as seen from KEDA's namespace (http://elasticmq.qls.svc.cluster.local:9324)"),
+    ]);
+  });
+
+  it('names an awsEndpoint set while the worker talks to AWS', () => {
+    const objects = [
+      worker(),
+      queueConfig('https://sqs.eu-west-1.amazonaws.com'),
+      scaledObject({ ...onAws, awsEndpoint: 'http://elasticmq:9324' }),
+    ];
+    expect(scaledObjectProblems(objects, options)).toEqual([expect.stringContaining('sets awsEndpoint')]);
+  });
+});
+
+describe('shutdownProblems', () => {
+  it("names a pod the kubelet kills before the app's own shutdown deadline", () => {
+    const deployment = compliantDeployment();
+    (containerOf(deployment)['env'] as unknown[]).push({ name: 'SHUTDOWN_TIMEOUT_MS', value: '50000' });
+    containerOf(deployment)['lifecycle'] = { preStop: { exec: { command: ['sleep', '5'] } } };
+    expect(shutdownProblems([deployment])).toEqual([
+      'Deployment/outbox-relay gives 30 s to stop, but container "outbox-relay" may take 5 s (preStop) + 50 s (SHUTDOWN_TIMEOUT_MS); raise terminationGracePeriodSeconds',
+    ]);
+    (deployment['spec'] as { template: { spec: Record<string, unknown> } }).template.spec['terminationGracePeriodSeconds'] = 60;
+    expect(shutdownProblems([deployment])).toEqual([]);
+  });
+});
+
+describe('appEnvProblems and unused credentials', () => {
+  it('names a credential handed to an app that does not read it', () => {
+    const deployment = worker();
+    const container = containerOf(deployment);
+    container['image'] = 'queues-logs-streams/notification-dlq-monitor:1.2.3';
+    (container['env'] as { name: string; value?: string }[]).splice(
+      0,
+      2,
+      ...[
+        { name: 'SERVICE_NAME', value: 'notification-dlq-monitor' },
+        { name: 'OTEL_SERVICE_NAME', value: 'notification-dlq-monitor' },
+      ],
+    );
+    expect(appEnvProblems([deployment, configMap])).toEqual([
+      'Deployment/notification-worker container "notification-worker" gets DATABASE_URL, REDIS_URL, which notification-dlq-monitor does not read; leave them out',
+    ]);
+  });
+});
+
+describe('wiringProblems with ServiceAccounts', () => {
+  it('names a pod that runs as a ServiceAccount which is not rendered', () => {
+    const deployment = compliantDeployment();
+    (deployment['spec'] as { template: { spec: Record<string, unknown> } }).template.spec['serviceAccountName'] = 'relay';
+    expect(wiringProblems([deployment])).toEqual(['Deployment/outbox-relay runs as ServiceAccount relay, which is not rendered']);
+  });
+});
+
+describe('wiringProblems with KEDA', () => {
+  it('names a workload with two autoscalers and a ScaledObject whose TriggerAuthentication is missing', () => {
+    const hpa: KubeObject = {
+      apiVersion: 'autoscaling/v2',
+      kind: 'HorizontalPodAutoscaler',
+      metadata: { name: 'notification-worker' },
+      spec: { scaleTargetRef: { kind: 'Deployment', name: 'notification-worker' } },
+    };
+    const keda = scaledObject({}, { triggers: [{ type: 'aws-sqs-queue', metadata: {}, authenticationRef: { name: 'sqs-auth' } }] });
+    expect(wiringProblems([worker(), hpa, keda])).toEqual([
+      'Deployment/notification-worker is scaled by HorizontalPodAutoscaler/notification-worker and ScaledObject/notification-worker; keep one (KEDA makes its own HPA)',
+      'ScaledObject/notification-worker trigger aws-sqs-queue authenticates with TriggerAuthentication/sqs-auth, which is not rendered',
+    ]);
+  });
+});
+
+describe('referenceProblems with KEDA', () => {
+  it("names a TriggerAuthentication that reads a Secret which is not rendered (kustomize's hash suffix not followed)", () => {
+    const auth: KubeObject = {
+      apiVersion: 'keda.sh/v1alpha1',
+      kind: 'TriggerAuthentication',
+      metadata: { name: 'sqs-auth' },
+      spec: { secretTargetRef: [{ parameter: 'awsAccessKeyID', name: 'qls-secrets', key: 'AWS_ACCESS_KEY_ID' }] },
+    };
+    const hashed: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'qls-secrets-h7td88h7md' },
+      data: { AWS_ACCESS_KEY_ID: 'eA==' },
+    };
+    expect(referenceProblems([auth, hashed], { externalSecrets: [] })).toEqual([
+      'TriggerAuthentication/sqs-auth parameter awsAccessKeyID refers to Secret qls-secrets, which is neither rendered nor declared external',
+    ]);
+  });
+});
+
+describe('validateObject with KEDA', () => {
+  it('rejects a ScaledObject without scaleTargetRef', () => {
+    const keda = scaledObject(onAwsTrigger());
+    delete (keda['spec'] as Record<string, unknown>)['scaleTargetRef'];
+    expect(validateObject(keda)).toEqual([expect.stringContaining('must have required property scaleTargetRef')]);
+  });
+});
+
+function onAwsTrigger(): Record<string, string> {
+  return { queueURL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/notifications', awsRegion: 'eu-west-1', queueLength: '100' };
+}
+
+describe('composeDurationSeconds', () => {
+  it.each([
+    ['60s', 60],
+    ['1m0s', 60],
+    ['1m30s', 90],
+    ['500ms', 0.5],
+  ])('reads %s as %d s', (text, seconds) => {
+    expect(composeDurationSeconds(text)).toBe(seconds);
+  });
+
+  it('refuses what it cannot read', () => {
+    expect(composeDurationSeconds('a minute')).toBeUndefined();
   });
 });
 

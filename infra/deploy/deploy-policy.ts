@@ -1,6 +1,6 @@
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
-import { APP_ENV, SECRET_NAME } from './deploy-contract';
+import { CREDENTIALS_UNUSED, DEFAULT_SHUTDOWN_TIMEOUT_MS, SECRET_NAME, appEnvFor } from './deploy-contract';
 import { type KubeObject, describeObject } from './deploy-tools';
 
 /**
@@ -203,29 +203,51 @@ const find = (objects: readonly KubeObject[], kind: string, name: string | undef
   objects.find((object) => object.kind === kind && object.metadata?.name === name);
 
 /**
- * Every app container (image `queues-logs-streams/<app>`) sets each variable of
- * APP_ENV, directly or through an envFrom ConfigMap/Secret, and names itself in
- * SERVICE_NAME and OTEL_SERVICE_NAME.
+ * The variables a container gets, by name: the value when the files state it
+ * (a literal, or a ConfigMap key), undefined when it comes from a Secret or
+ * from a source that is not rendered. `env` overrides `envFrom`, as in the kubelet.
  */
-export function appEnvProblems(objects: readonly KubeObject[]): string[] {
+export function containerEnv(objects: readonly KubeObject[], container: IContainer): Map<string, string | undefined> {
+  const env = new Map<string, string | undefined>();
+  for (const source of container.envFrom ?? []) {
+    const from = source.configMapRef
+      ? find(objects, 'ConfigMap', source.configMapRef.name)
+      : source.secretRef
+        ? find(objects, 'Secret', source.secretRef.name)
+        : undefined;
+    for (const [key, value] of Object.entries((from?.['data'] as Record<string, string> | undefined) ?? {})) {
+      env.set(`${source.prefix ?? ''}${key}`, from?.kind === 'ConfigMap' ? value : undefined);
+    }
+  }
+  for (const variable of container.env ?? []) {
+    const configRef = variable.valueFrom?.configMapKeyRef;
+    const fromConfigMap = configRef
+      ? (find(objects, 'ConfigMap', configRef.name)?.['data'] as Record<string, string> | undefined)?.[configRef.key]
+      : undefined;
+    env.set(variable.name, variable.value ?? fromConfigMap);
+  }
+  return env;
+}
+
+/**
+ * Every app container (image `queues-logs-streams/<app>`) sets each variable of
+ * APP_ENV (but the credentials CREDENTIALS_UNUSED says it does not read, which
+ * it must not get) and of `perApp(<app>)`, directly or through an envFrom
+ * ConfigMap/Secret, and names itself in SERVICE_NAME and OTEL_SERVICE_NAME.
+ */
+export function appEnvProblems(objects: readonly KubeObject[], perApp: (app: string) => readonly string[] = () => []): string[] {
   const problems: string[] = [];
   for (const object of objects) {
     const template = podTemplateOf(object);
     for (const container of template?.spec.containers ?? []) {
       if (!isAppImage(container.image)) continue;
       const where = `${describeObject(object)} container "${container.name}"`;
-      const names = new Set((container.env ?? []).map((variable) => variable.name));
-      for (const source of container.envFrom ?? []) {
-        const from = source.configMapRef
-          ? find(objects, 'ConfigMap', source.configMapRef.name)
-          : source.secretRef
-            ? find(objects, 'Secret', source.secretRef.name)
-            : undefined;
-        for (const key of Object.keys((from?.['data'] as object | undefined) ?? {})) names.add(`${source.prefix ?? ''}${key}`);
-      }
-      const missing = APP_ENV.filter((name) => !names.has(name));
+      const names = containerEnv(objects, container);
+      const app = appOfImage(container.image ?? '') ?? '';
+      const missing = [...appEnvFor(app), ...perApp(app)].filter((name) => !names.has(name));
       if (missing.length > 0) problems.push(`${where} does not set ${missing.join(', ')}`);
-      const app = appOfImage(container.image ?? '');
+      const unused = (CREDENTIALS_UNUSED[app] ?? []).filter((name) => names.has(name));
+      if (unused.length > 0) problems.push(`${where} gets ${unused.join(', ')}, which ${app} does not read; leave them out`);
       for (const variable of container.env ?? []) {
         if ((variable.name === 'SERVICE_NAME' || variable.name === 'OTEL_SERVICE_NAME') && variable.value !== app) {
           problems.push(`${where} sets ${variable.name}=${variable.value ?? '(from a reference)'} but runs the image of ${app}`);
@@ -293,6 +315,12 @@ export function referenceProblems(objects: readonly KubeObject[], options: Refer
       if (volume.secret) checkSecret(where, volume.secret.secretName, undefined, volume.secret.optional);
     }
   }
+  // KEDA reads these Secrets itself; kustomize renames generated Secrets only where it is told to.
+  for (const object of objects.filter((o) => o.kind === 'TriggerAuthentication')) {
+    const refs = ((object['spec'] as { secretTargetRef?: { parameter?: string; name?: string; key?: string }[] } | undefined)
+      ?.secretTargetRef ?? []) as { parameter?: string; name?: string; key?: string }[];
+    for (const ref of refs) checkSecret(`${describeObject(object)} parameter ${ref.parameter ?? '(none)'}`, ref.name, ref.key, false);
+  }
   return problems;
 }
 
@@ -302,12 +330,47 @@ const matches = (selector: Record<string, string>, labels: Record<string, string
 /**
  * Services, PodDisruptionBudgets and autoscalers point at workloads that exist;
  * a Deployment scaled by an autoscaler leaves spec.replicas unset, or every
- * apply would reset the autoscaler's choice.
+ * apply would reset the autoscaler's choice; no workload has two autoscalers
+ * (a KEDA ScaledObject makes its own HPA, and two HPAs fight); a ScaledObject's
+ * trigger authentication and a pod's ServiceAccount exist.
  */
 export function wiringProblems(objects: readonly KubeObject[]): string[] {
   const problems: string[] = [];
   const templates = objects.map(podTemplateOf).filter((template): template is PodTemplate => template !== undefined);
   const selects = (selector: Record<string, string> | undefined) => templates.some((template) => matches(selector ?? {}, template.labels));
+  const scalers = new Map<string, string[]>();
+  for (const object of objects) {
+    if (object.kind !== 'HorizontalPodAutoscaler' && object.kind !== 'ScaledObject') continue;
+    const target = ((object['spec'] as { scaleTargetRef?: { kind?: string; name?: string } } | undefined)?.scaleTargetRef ?? {}) as {
+      kind?: string;
+      name?: string;
+    };
+    const key = `${target.kind ?? 'Deployment'}/${target.name}`;
+    scalers.set(key, [...(scalers.get(key) ?? []), describeObject(object)]);
+  }
+  for (const [workload, by] of scalers) {
+    if (by.length > 1) problems.push(`${workload} is scaled by ${by.join(' and ')}; keep one (KEDA makes its own HPA)`);
+  }
+  for (const template of templates) {
+    const account = template.spec.serviceAccountName;
+    if (account !== undefined && account !== 'default' && !find(objects, 'ServiceAccount', account)) {
+      problems.push(`${describeObject(template.owner)} runs as ServiceAccount ${account}, which is not rendered`);
+    }
+  }
+  for (const object of objects.filter((o) => o.kind === 'ScaledObject')) {
+    const triggers = ((object['spec'] as { triggers?: unknown[] } | undefined)?.triggers ?? []) as {
+      type?: string;
+      authenticationRef?: { name?: string; kind?: string };
+    }[];
+    for (const trigger of triggers) {
+      const ref = trigger.authenticationRef;
+      if (ref && !find(objects, ref.kind ?? 'TriggerAuthentication', ref.name)) {
+        problems.push(
+          `${describeObject(object)} trigger ${trigger.type} authenticates with ${ref.kind ?? 'TriggerAuthentication'}/${ref.name}, which is not rendered`,
+        );
+      }
+    }
+  }
   for (const object of objects) {
     const spec = (object['spec'] ?? {}) as Record<string, unknown>;
     if (object.kind === 'Service' && spec['selector'] && !selects(spec['selector'] as Record<string, string>)) {
@@ -341,4 +404,151 @@ export function containerImages(objects: readonly KubeObject[]): Map<string, str
     for (const container of template?.spec.containers ?? []) if (container.image) images.set(container.name, container.image);
   }
   return images;
+}
+
+interface ScaledObjectSpec {
+  scaleTargetRef?: { kind?: string; name?: string; envSourceContainerName?: string };
+  minReplicaCount?: number;
+  maxReplicaCount?: number;
+  fallback?: { replicas?: number };
+  triggers?: { type?: string; metadata?: Record<string, string> }[];
+}
+
+const nonNegativeInteger = (text: string | undefined): boolean => text !== undefined && /^\d+$/.test(text);
+
+/** The queue name in an SQS queue URL (`https://host/<account>/<name>`), or the text itself when it is a bare name. */
+function sqsQueueName(queueUrl: string): string | undefined {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(queueUrl)) return queueUrl;
+  try {
+    const parts = new URL(queueUrl).pathname.split('/');
+    return parts.length === 3 && parts[2] ? parts[2] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface ScaledObjectOptions {
+  /**
+   * Apps (by image) scaled on an SQS queue, and the variable that names the
+   * queue they consume: the aws-sqs-queue trigger must watch that queue.
+   */
+  readonly queueEnv: Readonly<Record<string, string>>;
+}
+
+/**
+ * KEDA ScaledObjects: a stated maxReplicaCount (KEDA's default is 100) not
+ * below minReplicaCount, a fallback within it, at least one trigger. An
+ * `aws-sqs-queue` trigger watches what its target consumes: the queue named by
+ * the target's queue variable, in the target's AWS_REGION; a numeric
+ * queueLength (KEDA falls back to 5 on anything else); and, when the target
+ * talks to an SQS endpoint other than AWS's (ElasticMQ), an `awsEndpoint` for
+ * the same server that resolves from KEDA's own namespace.
+ */
+export function scaledObjectProblems(objects: readonly KubeObject[], options: ScaledObjectOptions): string[] {
+  const problems: string[] = [];
+  for (const object of objects.filter((o) => o.kind === 'ScaledObject')) {
+    const where = describeObject(object);
+    const spec = (object['spec'] ?? {}) as ScaledObjectSpec;
+    const min = spec.minReplicaCount ?? 0;
+    const max = spec.maxReplicaCount;
+    if (max === undefined) problems.push(`${where} does not state maxReplicaCount (KEDA would allow 100)`);
+    else if (max < Math.max(1, min)) problems.push(`${where} has maxReplicaCount ${max} below minReplicaCount ${min} (or 1)`);
+    if (spec.fallback?.replicas !== undefined && max !== undefined && spec.fallback.replicas > max) {
+      problems.push(`${where} falls back to ${spec.fallback.replicas} replicas, above maxReplicaCount ${max}`);
+    }
+    if ((spec.triggers ?? []).length === 0) problems.push(`${where} has no triggers`);
+
+    const workload = find(objects, spec.scaleTargetRef?.kind ?? 'Deployment', spec.scaleTargetRef?.name);
+    const containers = (workload && podTemplateOf(workload)?.spec.containers) || [];
+    const container = containers.find((c) => c.name === spec.scaleTargetRef?.envSourceContainerName) ?? containers[0];
+    const env = container ? containerEnv(objects, container) : new Map<string, string | undefined>();
+    const app = appOfImage(container?.image ?? '');
+
+    for (const trigger of spec.triggers ?? []) {
+      if (trigger.type !== 'aws-sqs-queue') continue;
+      const at = `${where} trigger aws-sqs-queue`;
+      const metadata = trigger.metadata ?? {};
+      for (const [key, value] of Object.entries(metadata)) {
+        if (typeof value !== 'string') problems.push(`${at} metadata ${key} is not a string (quote it)`);
+      }
+      if (!nonNegativeInteger(metadata['queueLength']) || metadata['queueLength'] === '0') {
+        problems.push(`${at} has queueLength ${metadata['queueLength'] ?? '(unset)'}; state messages per replica as a positive integer`);
+      }
+      if (metadata['activationQueueLength'] !== undefined && !nonNegativeInteger(metadata['activationQueueLength'])) {
+        problems.push(`${at} has activationQueueLength ${metadata['activationQueueLength']}, not an integer`);
+      }
+      const queueUrl = metadata['queueURL'];
+      const queue = queueUrl === undefined ? undefined : sqsQueueName(queueUrl);
+      if (queueUrl === undefined) problems.push(`${at} has no queueURL`);
+      else if (queue === undefined) problems.push(`${at} queueURL ${queueUrl} is not https://<host>/<account>/<queue>`);
+      const queueVariable = app === undefined ? undefined : options.queueEnv[app];
+      if (queueVariable !== undefined && queue !== undefined && env.get(queueVariable) !== queue) {
+        problems.push(`${at} watches queue ${queue} but ${app} consumes ${queueVariable}=${env.get(queueVariable) ?? '(unset)'}`);
+      }
+      const region = env.get('AWS_REGION');
+      if (metadata['awsRegion'] !== region)
+        problems.push(`${at} has awsRegion ${metadata['awsRegion'] ?? '(unset)'}, the target uses ${region}`);
+
+      const sqsEndpoint = env.get('SQS_ENDPOINT');
+      const onAws = sqsEndpoint === undefined || /\.amazonaws\.com(\.cn)?(:\d+)?\/?$/.test(sqsEndpoint);
+      const awsEndpoint = metadata['awsEndpoint'];
+      if (onAws) {
+        if (awsEndpoint) problems.push(`${at} sets awsEndpoint ${awsEndpoint} while the target talks to AWS (${sqsEndpoint ?? 'default'})`);
+        if (queueUrl !== undefined && queueUrl.includes('://') && !queueUrl.startsWith(`https://sqs.${region}.amazonaws.com/`)) {
+          problems.push(`${at} queueURL ${queueUrl} is not in the target's region (https://sqs.${region}.amazonaws.com/...)`);
+        }
+        continue;
+      }
+      if (!awsEndpoint) {
+        problems.push(`${at} has no awsEndpoint; the target talks to ${sqsEndpoint}, not AWS`);
+        continue;
+      }
+      const ours = new URL(sqsEndpoint);
+      let theirs: URL;
+      try {
+        theirs = new URL(awsEndpoint);
+      } catch {
+        problems.push(`${at} awsEndpoint ${awsEndpoint} is not a URL`);
+        continue;
+      }
+      const namespace = object.metadata?.namespace;
+      const hostOk = ours.hostname.includes('.')
+        ? theirs.hostname === ours.hostname
+        : namespace !== undefined &&
+          (theirs.hostname === `${ours.hostname}.${namespace}` || theirs.hostname.startsWith(`${ours.hostname}.${namespace}.svc`));
+      if (!hostOk || theirs.port !== ours.port || theirs.protocol !== ours.protocol) {
+        problems.push(
+          `${at} awsEndpoint ${awsEndpoint} is not the target's SQS_ENDPOINT ${sqsEndpoint} as seen from KEDA's namespace (${ours.protocol}//${ours.hostname}.${namespace ?? '<namespace>'}.svc.cluster.local${ours.port ? `:${ours.port}` : ''})`,
+        );
+      }
+    }
+  }
+  return problems;
+}
+
+/**
+ * App pods get longer to stop than they give themselves: the kubelet's SIGKILL
+ * (terminationGracePeriodSeconds, default 30) must come after the app's own
+ * deadline, SHUTDOWN_TIMEOUT_MS (default 10 s), plus a preStop sleep if any.
+ */
+export function shutdownProblems(objects: readonly KubeObject[]): string[] {
+  const problems: string[] = [];
+  for (const object of objects) {
+    const template = podTemplateOf(object);
+    if (!template) continue;
+    const grace = template.spec.terminationGracePeriodSeconds ?? 30;
+    for (const container of template.spec.containers.filter((c) => isAppImage(c.image))) {
+      const timeout = Number(containerEnv(objects, container).get('SHUTDOWN_TIMEOUT_MS') ?? DEFAULT_SHUTDOWN_TIMEOUT_MS);
+      const command = container.lifecycle?.preStop?.exec?.command ?? [];
+      const preStop = command[0] === 'sleep' ? Number(command[1] ?? 0) : 0;
+      if (!Number.isFinite(timeout))
+        problems.push(`${describeObject(object)} container "${container.name}" has a non-numeric SHUTDOWN_TIMEOUT_MS`);
+      else if (grace <= preStop + timeout / 1000) {
+        problems.push(
+          `${describeObject(object)} gives ${grace} s to stop, but container "${container.name}" may take ${preStop ? `${preStop} s (preStop) + ` : ''}${timeout / 1000} s (SHUTDOWN_TIMEOUT_MS); raise terminationGracePeriodSeconds`,
+        );
+      }
+    }
+  }
+  return problems;
 }

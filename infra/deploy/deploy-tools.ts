@@ -115,3 +115,11 @@ export function composeConfig(envFile: string, extra: readonly string[] = []): R
 
 /** "Deployment/outbox-relay" */
 export const describeObject = (object: KubeObject): string => `${object.kind}/${object.metadata?.name ?? '(unnamed)'}`;
+
+/** Seconds of a compose duration (`1m30s`, `45s`, `500ms`); undefined when it cannot be read. */
+export function composeDurationSeconds(text: string): number | undefined {
+  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s|us)/g)];
+  if (parts.length === 0 || parts.map((part) => part[0]).join('') !== text) return undefined;
+  const unit = { h: 3600, m: 60, s: 1, ms: 0.001, us: 0.000001 } as const;
+  return parts.reduce((sum, part) => sum + Number(part[1]) * unit[part[2] as keyof typeof unit], 0);
+}

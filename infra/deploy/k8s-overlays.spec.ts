@@ -1,8 +1,19 @@
 import { readFileSync, readdirSync } from 'node:fs';
-import { ONE_SHOT_APPS, SECRET_NAME, WRITABLE_ROOT_CONTAINERS, deployableApps, readEnvFile, repoPath } from './deploy-contract';
+import {
+  ONE_SHOT_APPS,
+  QUEUE_SCALED_APPS,
+  SECRET_NAME,
+  WRITABLE_ROOT_CONTAINERS,
+  deployableApps,
+  provisionedQueues,
+  readEnvFile,
+  repoPath,
+  requiredAppEnv,
+} from './deploy-contract';
 import {
   appEnvProblems,
   appOfImage,
+  containerEnv,
   containerProblems,
   credentialLeakProblems,
   isAppImage,
@@ -10,6 +21,8 @@ import {
   podTemplateOf,
   probeProblems,
   referenceProblems,
+  scaledObjectProblems,
+  shutdownProblems,
   wiringProblems,
 } from './deploy-policy';
 import { type KubeObject, describeObject, renderKustomize } from './deploy-tools';
@@ -20,6 +33,8 @@ const OVERLAYS = readdirSync(repoPath('k8s/overlays'), { withFileTypes: true })
   .map((entry) => `k8s/overlays/${entry.name}`);
 /** Base and production hold no secret values: the Secret is created outside the repository. */
 const WITHOUT_SECRETS = ['k8s/base', 'k8s/overlays/production'];
+/** Laptop overlays (local, local-keda): servers in the cluster, a generated Secret, Kafka's writable root. */
+const isLocal = (dir: string) => dir === 'k8s/overlays/local' || dir.startsWith('k8s/overlays/local-');
 
 const rendered = new Map<string, KubeObject[]>();
 function render(dir: string): KubeObject[] {
@@ -41,7 +56,7 @@ it('has the two overlays this repository documents', () => {
 });
 
 describe.each(['k8s/base', ...OVERLAYS])('%s', (dir) => {
-  const local = dir === 'k8s/overlays/local';
+  const local = isLocal(dir);
 
   it('renders with kubectl kustomize', () => {
     expect(render(dir).length).toBeGreaterThan(0);
@@ -71,9 +86,38 @@ describe.each(['k8s/base', ...OVERLAYS])('%s', (dir) => {
     expect(wiringProblems(render(dir))).toEqual([]);
   });
 
-  it('sets every variable the apps read on every app container', () => {
+  it('sets every variable the apps read on every app container (APP_ENV, APP_SPECIFIC_ENV, apps/<app>/src/config.ts)', () => {
     expect(appContainers(render(dir)).length).toBeGreaterThan(0);
-    expect(appEnvProblems(render(dir))).toEqual([]);
+    expect(appEnvProblems(render(dir), requiredAppEnv)).toEqual([]);
+  });
+
+  it('points KEDA ScaledObjects at the queue, region and server their target consumes, with a stated maxReplicaCount', () => {
+    expect(scaledObjectProblems(render(dir), { queueEnv: QUEUE_SCALED_APPS })).toEqual([]);
+  });
+
+  it('gives the notification apps one queue, the DLQ provisioning makes for it, and its redrive count', () => {
+    const containers = appContainers(render(dir)).filter(({ container }) => appOfImage(container.image ?? '')?.startsWith('notification-'));
+    expect(containers.length).toBeGreaterThan(0);
+    const problems = containers.flatMap(({ object, container }) => {
+      const env = containerEnv(render(dir), container);
+      const queue = provisionedQueues().find(({ name }) => name === env.get('NOTIFICATIONS_QUEUE'));
+      const where = `${describeObject(object)} container "${container.name}"`;
+      if (!queue)
+        return [
+          `${where} reads NOTIFICATIONS_QUEUE=${env.get('NOTIFICATIONS_QUEUE')}, which infra/provision/topology.json does not create`,
+        ];
+      return [
+        ...(env.has('NOTIFICATIONS_DLQ') && env.get('NOTIFICATIONS_DLQ') !== queue.dlq
+          ? [`${where} reads NOTIFICATIONS_DLQ=${env.get('NOTIFICATIONS_DLQ')}, but the DLQ of ${queue.name} is ${queue.dlq}`]
+          : []),
+        ...(env.has('NOTIFICATIONS_MAX_RECEIVES') && Number(env.get('NOTIFICATIONS_MAX_RECEIVES')) !== queue.maxReceiveCount
+          ? [
+              `${where} sets NOTIFICATIONS_MAX_RECEIVES=${env.get('NOTIFICATIONS_MAX_RECEIVES')}, the queue's maxReceiveCount is ${queue.maxReceiveCount}`,
+            ]
+          : []),
+      ];
+    });
+    expect(problems).toEqual([]);
   });
 
   it(`reads credentials only from ConfigMaps that exist and from the Secret ${SECRET_NAME}`, () => {
@@ -82,6 +126,17 @@ describe.each(['k8s/base', ...OVERLAYS])('%s', (dir) => {
         externalSecrets: local ? [] : [SECRET_NAME],
       }),
     ).toEqual([]);
+  });
+
+  it('runs only images of apps that exist under apps/ (or are planned in deploy-contract.ts)', () => {
+    const known = new Set(deployableApps());
+    const problems = appContainers(render(dir))
+      .map(({ object, container }) => ({ object, app: appOfImage(container.image ?? '') ?? '' }))
+      .filter(({ app }) => !known.has(app))
+      .map(
+        ({ object, app }) => `${describeObject(object)} runs queues-logs-streams/${app}, which is no app under apps/ nor in PLANNED_APPS`,
+      );
+    expect(problems).toEqual([]);
   });
 
   it('runs every deployable app under apps/ (as a Deployment, or a Job for one-shot apps)', () => {
@@ -116,6 +171,10 @@ describe.each(['k8s/base', ...OVERLAYS])('%s', (dir) => {
       .filter((object) => (podTemplateOf(object)?.spec.terminationGracePeriodSeconds ?? 30) < 30)
       .map((object) => `${describeObject(object)} allows less than 30 s to shut down`);
     expect(problems).toEqual([]);
+  });
+
+  it("lets every app reach its own shutdown deadline (preStop + SHUTDOWN_TIMEOUT_MS) before the kubelet's SIGKILL", () => {
+    expect(shutdownProblems(render(dir))).toEqual([]);
   });
 
   if (WITHOUT_SECRETS.includes(dir)) {
@@ -173,6 +232,55 @@ describe('k8s/overlays/production', () => {
     expect(pdb).toBeDefined();
   });
 
+  const production = () => render('k8s/overlays/production');
+  const named = (kind: string, name: string) =>
+    production().find((object) => object.kind === kind && object.metadata?.name === name) as KubeObject | undefined;
+  const specOf = (object: KubeObject | undefined) => (object?.['spec'] ?? {}) as Record<string, unknown>;
+
+  it('keeps notification-api available through node drains: at least 2 replicas (or an autoscaler from 2) and a disruption budget', () => {
+    const hpa = named('HorizontalPodAutoscaler', 'notification-api');
+    const replicas = (specOf(hpa)['minReplicas'] ?? specOf(named('Deployment', 'notification-api'))['replicas']) as number | undefined;
+    expect(replicas).toBeGreaterThanOrEqual(2);
+    expect(named('PodDisruptionBudget', 'notification-api')).toBeDefined();
+  });
+
+  it('scales notification-worker on its SQS queue with KEDA (1 to a stated maximum), authenticated by pod identity, with no HPA of its own', () => {
+    const scaledObject = named('ScaledObject', 'notification-worker');
+    const spec = specOf(scaledObject) as {
+      scaleTargetRef?: { kind?: string; name?: string };
+      minReplicaCount?: number;
+      maxReplicaCount?: number;
+      triggers?: { type?: string; authenticationRef?: { name?: string } }[];
+    };
+    expect(spec.scaleTargetRef).toEqual(expect.objectContaining({ name: 'notification-worker' }));
+    expect(spec.scaleTargetRef?.kind ?? 'Deployment').toBe('Deployment');
+    expect(spec.minReplicaCount).toBeGreaterThanOrEqual(1);
+    expect(spec.maxReplicaCount).toEqual(expect.any(Number));
+    expect(spec.triggers?.map((trigger) => trigger.type)).toEqual(['aws-sqs-queue']);
+    const auth = named('TriggerAuthentication', spec.triggers?.[0]?.authenticationRef?.name ?? '(none)');
+    expect(specOf(auth)['podIdentity']).toEqual(expect.objectContaining({ provider: 'aws' }));
+    expect(specOf(auth)['secretTargetRef']).toBeUndefined();
+    const hpas = production().filter(
+      (object) =>
+        object.kind === 'HorizontalPodAutoscaler' &&
+        (specOf(object)['scaleTargetRef'] as { name?: string } | undefined)?.name === 'notification-worker',
+    );
+    expect(hpas.map(describeObject)).toEqual([]);
+    expect(named('PodDisruptionBudget', 'notification-worker')).toBeDefined();
+  });
+
+  it('runs exactly one notification-dlq-monitor, not autoscaled', () => {
+    const deployment = named('Deployment', 'notification-dlq-monitor');
+    expect(specOf(deployment)['replicas']).toBe(1);
+    expect((specOf(deployment)['strategy'] as { type?: string } | undefined)?.type).toBe('Recreate');
+    const scalers = production().filter(
+      (object) =>
+        (object.kind === 'HorizontalPodAutoscaler' || object.kind === 'ScaledObject') &&
+        (specOf(object)['scaleTargetRef'] as { name?: string } | undefined)?.name === 'notification-dlq-monitor',
+    );
+    expect(scalers.map(describeObject)).toEqual([]);
+  });
+
   it('documents in k8s/README.md every key it reads from the Secret', () => {
     const readme = readFileSync(repoPath('k8s/README.md'), 'utf8');
     const keys = new Set(
@@ -205,6 +313,7 @@ describe('k8s/overlays/local', () => {
 
   it('holds every key of the Secret, the optional AWS keys included', () => {
     expect(Object.keys(secrets()).sort()).toEqual([
+      'AUTH_JWT_PUBLIC_KEYS',
       'AWS_ACCESS_KEY_ID',
       'AWS_SECRET_ACCESS_KEY',
       'DATABASE_URL',
@@ -213,9 +322,44 @@ describe('k8s/overlays/local', () => {
     ]);
   });
 
+  it('trusts the same local-only JWT key as compose, whose private half infra/compose/local-jwt-signing-key.json holds', () => {
+    const unquote = (text: string | undefined) => (text ?? '').replace(/^'(.*)'$/, '$1');
+    const k8s = JSON.parse(secrets()['AUTH_JWT_PUBLIC_KEYS'] ?? '{}') as { keys?: Record<string, string>[] };
+    const compose = JSON.parse(unquote(readEnvFile(repoPath('.env.example'))['AUTH_JWT_PUBLIC_KEYS'])) as unknown;
+    const signing = JSON.parse(readFileSync(repoPath('infra/compose/local-jwt-signing-key.json'), 'utf8')) as Record<string, string>;
+    expect(k8s).toEqual(compose);
+    expect(k8s.keys).toHaveLength(1);
+    const [key] = k8s.keys ?? [];
+    expect(key?.['d']).toBeUndefined();
+    expect(key).toEqual(expect.objectContaining({ kid: signing['kid'], crv: signing['crv'], x: signing['x'], y: signing['y'] }));
+  });
+
+  it('applies on a cluster without KEDA: only built-in kinds (overlays/local-keda adds the ScaledObject)', () => {
+    const custom = render('k8s/overlays/local').filter(
+      (object) => object.apiVersion.includes('.') && !object.apiVersion.includes('.k8s.io/'),
+    );
+    expect(custom.map(describeObject)).toEqual([]);
+  });
+
   it('serves ElasticMQ the same configuration file as docker-compose.yml', () => {
     expect(readFileSync(repoPath('k8s/overlays/local/elasticmq.conf'), 'utf8')).toBe(
       readFileSync(repoPath('infra/compose/elasticmq.conf'), 'utf8'),
     );
+  });
+});
+
+describe('k8s/overlays/local-keda', () => {
+  it('is overlays/local with notification-worker scaled by KEDA on the in-cluster ElasticMQ', () => {
+    const local = render('k8s/overlays/local').map(describeObject).sort();
+    const keda = render('k8s/overlays/local-keda');
+    expect(
+      keda
+        .map(describeObject)
+        .filter((name) => !local.includes(name))
+        .sort(),
+    ).toEqual(['ScaledObject/notification-worker', 'TriggerAuthentication/notification-worker-sqs']);
+    const scaledObject = keda.find((object) => object.kind === 'ScaledObject');
+    const trigger = (scaledObject?.['spec'] as { triggers?: { metadata?: Record<string, string> }[] } | undefined)?.triggers?.[0];
+    expect(trigger?.metadata?.['awsEndpoint']).toMatch(/^http:\/\/elasticmq\./);
   });
 });

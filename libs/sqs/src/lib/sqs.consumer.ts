@@ -1,4 +1,5 @@
 import {
+  ChangeMessageVisibilityBatchCommand,
   ChangeMessageVisibilityCommand,
   DeleteMessageBatchCommand,
   type Message,
@@ -68,14 +69,16 @@ const DELETE_FLUSH_MS = 50;
  * delete (batched) only after the handler resolved; retriable failure →
  * backoff via ChangeMessageVisibility; non-retriable → sent to the DLQ with the
  * reason, then deleted. `stop()` stops receiving, lets in-flight handlers
- * finish and flushes pending deletes.
+ * finish and flushes pending deletes. It waits for the long poll in progress
+ * (up to `waitTimeSeconds`) rather than aborting it — an aborted poll can still
+ * take messages on the server, which would then stay invisible for their
+ * visibility timeout — and gives whatever that last poll returned back at once.
  */
 export class SqsConsumer implements MessageConsumer {
   private readonly deadLetters: SqsPublisher;
   private readonly inFlight = new Set<Promise<void>>();
   private pendingDeletes: { id: string; receiptHandle: string }[] = [];
   private deleteTimer: NodeJS.Timeout | undefined;
-  private receiving: AbortController | undefined;
   private loop: Promise<void> | undefined;
   private slotFreed: (() => void) | undefined;
   private stopping = false;
@@ -94,7 +97,6 @@ export class SqsConsumer implements MessageConsumer {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    this.receiving?.abort();
     this.slotFreed?.();
     await this.loop;
     await Promise.allSettled([...this.inFlight]);
@@ -113,6 +115,11 @@ export class SqsConsumer implements MessageConsumer {
         continue;
       }
       const messages = await this.receive(Math.min(SQS_BATCH_LIMIT, free));
+      if (this.stopping) {
+        // Received after stop() was called: not started, so give them back at once.
+        await this.release(messages);
+        break;
+      }
       for (const group of inOrderGroups(messages)) {
         const task = this.processInOrder(group, handler).finally(() => {
           this.inFlight.delete(task);
@@ -124,7 +131,6 @@ export class SqsConsumer implements MessageConsumer {
   }
 
   private async receive(max: number): Promise<Message[]> {
-    this.receiving = new AbortController();
     try {
       const result = await this.client.send(
         new ReceiveMessageCommand({
@@ -135,7 +141,6 @@ export class SqsConsumer implements MessageConsumer {
           MessageAttributeNames: ['All'],
           MessageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp', 'MessageGroupId'],
         }),
-        { abortSignal: this.receiving.signal },
       );
       return result.Messages ?? [];
     } catch (error) {
@@ -222,6 +227,24 @@ export class SqsConsumer implements MessageConsumer {
       );
       return false;
     }
+  }
+
+  /** Makes messages visible again now (visibility 0), for messages this consumer will not handle. */
+  private async release(messages: readonly Message[]): Promise<void> {
+    if (messages.length === 0) return;
+    await this.client
+      .send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: this.options.queueUrl,
+          Entries: messages.map((m, index) => ({ Id: String(index), ReceiptHandle: m.ReceiptHandle ?? '', VisibilityTimeout: 0 })),
+        }),
+      )
+      .catch((error: unknown) =>
+        this.options.logger?.warn(
+          { queueUrl: this.options.queueUrl, err: errorMessage(error) },
+          'could not release unstarted messages; they return after their visibility timeout',
+        ),
+      );
   }
 
   /** Keeps the message invisible while its handler runs, up to maxProcessingSeconds. */

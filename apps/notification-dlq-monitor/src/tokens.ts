@@ -1,0 +1,2 @@
+export const DEAD_LETTER_QUEUE = Symbol('DEAD_LETTER_QUEUE');
+export const DLQ_POLLER_OPTIONS = Symbol('DLQ_POLLER_OPTIONS');
