@@ -1,28 +1,3 @@
-const { NxAppWebpackPlugin } = require('@nx/webpack/app-plugin');
-const { join } = require('path');
+const nodeApp = require('../../tools/webpack/node-app');
 
-// Bundles the app and the workspace libs into dist/apps/provision/main.js;
-// node_modules stay external (the plugin's default for target node), which is
-// also what lets OpenTelemetry instrument them: it hooks Node's require.
-module.exports = {
-  output: {
-    path: join(__dirname, '../../dist/apps/provision'),
-    clean: true,
-    ...(process.env.NODE_ENV !== 'production' && {
-      devtoolModuleFilenameTemplate: '[absolute-resource-path]',
-    }),
-  },
-  plugins: [
-    new NxAppWebpackPlugin({
-      target: 'node',
-      compiler: 'tsc',
-      main: './src/main.ts',
-      tsConfig: './tsconfig.app.json',
-      externalDependencies: 'all',
-      optimization: false,
-      outputHashing: 'none',
-      generatePackageJson: true,
-      sourceMap: true,
-    }),
-  ],
-};
+module.exports = nodeApp(__dirname);

@@ -1,0 +1,194 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { SignJWT, exportSPKI, generateKeyPair } from 'jose';
+import { Pool } from 'pg';
+import { defineBenchmark, percentile } from '@qls/bench';
+import { channels } from '@qls/notification';
+import { TestResources, waitFor } from '@qls/testing';
+
+const PROVIDER_LATENCY_MS = 50;
+const USERS = 200;
+const PHASE_MS = 5_000;
+const CLIENTS = 64;
+const OPEN_LOOP_RATE = 1_000;
+const dist = join(__dirname, '../../../dist/apps');
+
+interface Ctx {
+  readonly resources: TestResources;
+  readonly pool: Pool;
+  readonly url: string;
+  readonly tokens: string[];
+  readonly processes: ChildProcess[];
+}
+
+const now = () => performance.timeOrigin + performance.now();
+let failures = 0;
+
+/** POSTs one notification for user `i`; returns its id when accepted (202). */
+async function post(ctx: Ctx, i: number): Promise<string | undefined> {
+  const user = i % USERS;
+  const response = await fetch(`${ctx.url}/notifications`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ctx.tokens[user]}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ userId: `user-${user}`, channel: channels[i % channels.length], template: 'welcome', data: { i } }),
+  }).catch(() => undefined);
+  if (response?.status !== 202) {
+    failures++;
+    await response?.body?.cancel();
+    return undefined;
+  }
+  return ((await response.json()) as { id: string }).id;
+}
+
+async function sentAt(ctx: Ctx, ids: readonly string[]): Promise<Map<string, number>> {
+  for (;;) {
+    const { rows } = await ctx.pool.query<{ id: string; at: number }>(
+      `SELECT notification_id AS id, extract(epoch FROM accepted_at)::float8 * 1000 AS at FROM provider_sends
+        WHERE NOT duplicate AND notification_id = ANY($1::uuid[])`,
+      [ids],
+    );
+    if (rows.length >= ids.length) return new Map(rows.map((r) => [r.id, r.at]));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return typeof address === 'object' && address ? address.port : 0;
+}
+
+/** Runs a built app as its own process, the way it is deployed. */
+function startApp(ctx: { processes: ChildProcess[] }, app: string, env: Record<string, string>): void {
+  const main = join(dist, app, 'main.js');
+  if (!existsSync(main)) throw new Error(`${main} is missing: run \`./dev npx nx run-many -t build\` first`);
+  const child = spawn(process.execPath, [main], {
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  ctx.processes.push(child);
+}
+
+/**
+ * System 1 as deployed, each app its own process on this 2-core machine (with
+ * Kafka, ElasticMQ, Postgres and Redis): notification-api (JWT, validation,
+ * row + outbox in one transaction) → outbox-relay → SQS → notification-worker
+ * (Redis + Postgres guard, local provider with 50 ms latency). Phase 1: 64
+ * clients as fast as the API accepts; notifications/s counted until the last
+ * reached the provider. Phase 2: an open loop at 1,000/s; API→provider latency.
+ * Uses the database's public schema (./dev up provisions it) and fresh queues.
+ */
+export default defineBenchmark<Ctx>({
+  name: 'notifications-e2e',
+  description: `notification-api → outbox-relay → SQS → notification-worker → provider (${PROVIDER_LATENCY_MS} ms), one process each`,
+  rounds: 3,
+  headline: { metric: 'e2e notifications/s', higherIsBetter: true },
+  async setup() {
+    const resources = new TestResources();
+    const pool = new Pool({ connectionString: resources.env.DATABASE_URL, max: 2 });
+    const { url: queueUrl } = await resources.queue('bench-e2e', { maxReceiveCount: 3 });
+    const queue = queueUrl.slice(queueUrl.lastIndexOf('/') + 1);
+    const keys = await generateKeyPair('RS256', { extractable: true });
+    const port = await freePort();
+    const ctx = { resources, pool, url: `http://127.0.0.1:${port}`, tokens: [] as string[], processes: [] as ChildProcess[] };
+    startApp(ctx, 'notification-api', {
+      HTTP_PORT: String(port),
+      DATABASE_POOL_SIZE: '20',
+      AUTH_JWT_PUBLIC_KEYS: await exportSPKI(keys.publicKey),
+      AUTH_JWT_ISSUER: 'bench',
+      AUTH_JWT_AUDIENCE: 'notifications',
+      RATE_LIMIT_PER_SECOND: '1000000',
+      RATE_LIMIT_BURST: '1000000',
+      NOTIFICATIONS_QUEUE: queue,
+    });
+    startApp(ctx, 'outbox-relay', { HTTP_PORT: String(await freePort()), DATABASE_POOL_SIZE: '6' });
+    startApp(ctx, 'notification-worker', {
+      HTTP_PORT: String(await freePort()),
+      DATABASE_POOL_SIZE: '30',
+      NOTIFICATIONS_QUEUE: queue,
+      NOTIFICATIONS_DLQ: `${queue}-dlq`,
+      WORKER_CONCURRENCY: '200',
+      LOCAL_PROVIDER_FAULTS: JSON.stringify(Object.fromEntries(channels.map((c) => [c, { latencyMs: PROVIDER_LATENCY_MS }]))),
+    });
+    await waitFor(async () => (await fetch(`${ctx.url}/health/ready`).catch(() => undefined))?.status === 200, {
+      timeoutMs: 30_000,
+      description: 'notification-api ready',
+    });
+    ctx.tokens.push(
+      ...(await Promise.all(
+        Array.from({ length: USERS }, (_, u) =>
+          new SignJWT({})
+            .setProtectedHeader({ alg: 'RS256' })
+            .setSubject(`user-${u}`)
+            .setIssuer('bench')
+            .setAudience('notifications')
+            .setExpirationTime('1h')
+            .sign(keys.privateKey),
+        ),
+      )),
+    );
+    return ctx;
+  },
+  async teardown(ctx) {
+    await Promise.all(
+      ctx.processes.map((child) => {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        return exited;
+      }),
+    );
+    await ctx.pool.end();
+    await ctx.resources.cleanup();
+  },
+  baseline: {
+    name: 'notification service',
+    async run(ctx) {
+      failures = 0;
+      // Phase 1: closed loop, as fast as the API accepts.
+      const accepted: string[] = [];
+      const started = now();
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: CLIENTS }, async () => {
+          while (now() - started < PHASE_MS) {
+            const id = await post(ctx, next++);
+            if (id) accepted.push(id);
+          }
+        }),
+      );
+      const delivered = await sentAt(ctx, accepted);
+      const throughput = accepted.length / ((Math.max(...delivered.values()) - started) / 1000);
+
+      // Phase 2: open loop at 1,000/s; latency from the request to the provider.
+      const requested = new Map<string, number>();
+      const pending: Promise<void>[] = [];
+      const begin = now();
+      for (let i = 0; now() - begin < PHASE_MS; i++) {
+        const due = begin + (i * 1000) / OPEN_LOOP_RATE;
+        if (due > now()) await new Promise((resolve) => setTimeout(resolve, due - now()));
+        const at = now();
+        pending.push(
+          post(ctx, i).then((id) => {
+            if (id) requested.set(id, at);
+          }),
+        );
+      }
+      await Promise.all(pending);
+      const arrivals = await sentAt(ctx, [...requested.keys()]);
+      const latencies = [...requested].map(([id, at]) => (arrivals.get(id) ?? at) - at);
+      return {
+        'e2e notifications/s': throughput,
+        'API accepted/s': accepted.length / (PHASE_MS / 1000),
+        'failed requests': failures,
+        'open-loop accepted/s': requested.size / (PHASE_MS / 1000),
+        'p50 ms @1k/s': percentile(latencies, 50),
+        'p99 ms @1k/s': percentile(latencies, 99),
+      };
+    },
+  },
+  candidates: [],
+});
