@@ -12,7 +12,7 @@ import {
 } from '@qls/notification';
 import { HealthModule, LoggingModule, type Logger, MetricsModule, MetricsRegistry, postgresReadiness } from '@qls/observability';
 import { SqsConsumer, createSqsClient, queueDepth, queueUrlOf } from '@qls/sqs';
-import type { Config } from './config';
+import { type Config, LONG_POLL_SECONDS } from './config';
 
 export interface AppModuleOptions {
   readonly config: Config;
@@ -101,7 +101,7 @@ function createWorker(
         queueUrl,
         deadLetterQueueUrl,
         concurrency: config.WORKER_CONCURRENCY,
-        waitTimeSeconds: 20,
+        waitTimeSeconds: LONG_POLL_SECONDS,
         visibilityTimeoutSeconds: config.WORKER_VISIBILITY_TIMEOUT_SECONDS,
         maxProcessingSeconds: config.WORKER_MAX_PROCESSING_SECONDS,
         logger,

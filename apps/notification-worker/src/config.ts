@@ -1,5 +1,8 @@
 import { postgresEnv, redisEnv, serviceEnv, sqsEnv, z } from '@qls/config';
 
+/** WaitTimeSeconds of every receive: the SQS maximum, so an idle queue costs one request per 20 s. */
+export const LONG_POLL_SECONDS = 20;
+
 const positiveInt = z.coerce.number({ error: 'expected a number' }).int('expected an integer').positive();
 
 export const configSchema = z
@@ -13,6 +16,8 @@ export const configSchema = z
     NOTIFICATIONS_DLQ: z.string().min(1).default('notifications-dlq'),
     /** The queue's RedrivePolicy maxReceiveCount (infra/provision/topology.json). */
     NOTIFICATIONS_MAX_RECEIVES: positiveInt.default(3),
+    /** Stopping waits for the 20 s long poll in progress, then for in-flight sends. */
+    SHUTDOWN_TIMEOUT_MS: positiveInt.default(50_000),
     WORKER_CONCURRENCY: positiveInt.max(1_000).default(50),
     WORKER_VISIBILITY_TIMEOUT_SECONDS: positiveInt.max(43_200).default(30),
     /** Longest a send may hold a message (heartbeats stop after it); also the lease length. */
@@ -33,5 +38,9 @@ export const configSchema = z
   .refine((c) => c.WORKER_MAX_PROCESSING_SECONDS >= c.WORKER_VISIBILITY_TIMEOUT_SECONDS, {
     path: ['WORKER_MAX_PROCESSING_SECONDS'],
     message: 'must be at least WORKER_VISIBILITY_TIMEOUT_SECONDS',
+  })
+  .refine((c) => c.SHUTDOWN_TIMEOUT_MS > LONG_POLL_SECONDS * 1000, {
+    path: ['SHUTDOWN_TIMEOUT_MS'],
+    message: `must be more than the ${LONG_POLL_SECONDS} s long poll a stopping worker waits for`,
   });
 export type Config = z.infer<typeof configSchema>;

@@ -19,4 +19,6 @@ export { HealthHttpController, HealthModule } from './lib/health.module';
 export type { HealthModuleOptions } from './lib/health.module';
 
 export { enableGracefulShutdown } from './lib/graceful-shutdown';
+export { createNestApp, runService } from './lib/run-service';
+export type { ServiceContext, ServiceSettings } from './lib/run-service';
 export type { GracefulShutdownOptions } from './lib/graceful-shutdown';

@@ -154,7 +154,7 @@ export class SqsConsumer implements MessageConsumer {
   /**
    * A FIFO receive can return several messages of one MessageGroupId, in
    * order: they run one after another, and after one that is not acknowledged
-   * the rest are left alone — SQS hands them out again, in order, once the
+   * the rest are given back — SQS hands them out again, in order, once the
    * failed one is done. Messages without a group run alone.
    */
   private async processInOrder(group: readonly Message[], handler: MessageHandler): Promise<void> {
@@ -163,7 +163,10 @@ export class SqsConsumer implements MessageConsumer {
     for (const [index, message] of group.entries()) {
       waiting[index]?.();
       if (!(await this.process(message, handler))) {
+        // Give the rest back now: the group stays locked behind the failed message
+        // (SQS FIFO), and resumes in order as soon as that one is visible again.
         waiting.slice(index + 1).forEach((stop) => stop());
+        await this.release(group.slice(index + 1));
         return;
       }
     }
