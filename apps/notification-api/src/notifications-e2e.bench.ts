@@ -13,6 +13,7 @@ const USERS = 200;
 const PHASE_MS = 5_000;
 const CLIENTS = 64;
 const OPEN_LOOP_RATE = 1_000;
+const MAX_IN_FLIGHT = 256;
 const dist = join(__dirname, '../../../dist/apps');
 
 interface Ctx {
@@ -25,6 +26,7 @@ interface Ctx {
 
 const now = () => performance.timeOrigin + performance.now();
 let failures = 0;
+const failureKinds = new Map<string, number>();
 
 /** POSTs one notification for user `i`; returns its id when accepted (202). */
 async function post(ctx: Ctx, i: number): Promise<string | undefined> {
@@ -33,9 +35,15 @@ async function post(ctx: Ctx, i: number): Promise<string | undefined> {
     method: 'POST',
     headers: { authorization: `Bearer ${ctx.tokens[user]}`, 'content-type': 'application/json' },
     body: JSON.stringify({ userId: `user-${user}`, channel: channels[i % channels.length], template: 'welcome', data: { i } }),
-  }).catch(() => undefined);
+  }).catch((error: unknown) => {
+    const code = (error as { cause?: { code?: string } }).cause?.code ?? 'network error';
+    failureKinds.set(code, (failureKinds.get(code) ?? 0) + 1);
+    return undefined;
+  });
   if (response?.status !== 202) {
     failures++;
+    const key = response ? String(response.status) : '';
+    if (key) failureKinds.set(key, (failureKinds.get(key) ?? 0) + 1);
     await response?.body?.cancel();
     return undefined;
   }
@@ -167,19 +175,28 @@ export default defineBenchmark<Ctx>({
       const requested = new Map<string, number>();
       const pending: Promise<void>[] = [];
       const begin = now();
+      // At most MAX_IN_FLIGHT open requests, like a client's connection pool; a
+      // request waiting for a slot still counts its wait in its latency.
+      let inFlight = 0;
+      const slotFreed: (() => void)[] = [];
+      const send = async (i: number, at: number) => {
+        while (inFlight >= MAX_IN_FLIGHT) await new Promise<void>((resolve) => slotFreed.push(resolve));
+        inFlight++;
+        const id = await post(ctx, i);
+        inFlight--;
+        slotFreed.shift()?.();
+        if (id) requested.set(id, at);
+      };
       for (let i = 0; now() - begin < PHASE_MS; i++) {
         const due = begin + (i * 1000) / OPEN_LOOP_RATE;
         if (due > now()) await new Promise((resolve) => setTimeout(resolve, due - now()));
-        const at = now();
-        pending.push(
-          post(ctx, i).then((id) => {
-            if (id) requested.set(id, at);
-          }),
-        );
+        pending.push(send(i, now()));
       }
       await Promise.all(pending);
       const arrivals = await sentAt(ctx, [...requested.keys()]);
       const latencies = [...requested].map(([id, at]) => (arrivals.get(id) ?? at) - at);
+      if (failureKinds.size > 0) console.log('failed requests by status:', Object.fromEntries(failureKinds));
+      failureKinds.clear();
       return {
         'e2e notifications/s': throughput,
         'API accepted/s': accepted.length / (PHASE_MS / 1000),

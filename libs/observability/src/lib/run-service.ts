@@ -53,6 +53,12 @@ export function runService<C extends ServiceSettings>(
   const start = async () => {
     const app = await build({ config, service, logger });
     enableGracefulShutdown(app, { timeoutMs: config.SHUTDOWN_TIMEOUT_MS, logger });
+    // Keep idle connections open longer than clients and load balancers do (AWS
+    // ALB: 60 s); with Node's 5 s default the server closes a connection a
+    // client is about to reuse, and that request fails with ECONNRESET.
+    const server = app.getHttpServer() as { keepAliveTimeout: number; headersTimeout: number };
+    server.keepAliveTimeout = 65_000;
+    server.headersTimeout = 66_000;
     await app.listen(config.HTTP_PORT);
   };
   start().catch((error: unknown) => {
