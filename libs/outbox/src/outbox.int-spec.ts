@@ -169,11 +169,11 @@ describe('transactional outbox (real Postgres, Kafka, ElasticMQ)', () => {
     await inTransaction(pool, (tx) =>
       enqueue(tx, [{ ...event('x', 'a', 1) }, { ...event('x', 'a', 2) }, { ...event('y', 'a', 3) }, { ...event('x', 'b', 1) }]),
     );
-    const ids = async (work: (client: PoolClient) => Promise<OutboxRow[]>) => {
+    const ids = async (work: (client: PoolClient) => Promise<{ rows: OutboxRow[] }>) => {
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
-        const rows = await work(client);
+        const { rows } = await work(client);
         await client.query('COMMIT');
         return rows.map((r) => `${r.aggregateId}${JSON.parse(r.payload).seq}`);
       } finally {
@@ -183,10 +183,10 @@ describe('transactional outbox (real Postgres, Kafka, ElasticMQ)', () => {
     const [a1] = (await pool.query<{ id: string }>('SELECT id FROM outbox ORDER BY id LIMIT 1')).rows;
     expect(await ids((c) => claim(c, 64, 100))).toEqual(['a1', 'a2', 'a3', 'b1']);
 
-    await ids(async (c) => (await markFailed(c, [a1.id], 'TEST: down', 60_000, false), []));
+    await ids(async (c) => (await markFailed(c, [a1.id], 'TEST: down', 60_000, false), { rows: [] }));
     expect(await ids((c) => claim(c, 64, 100))).toEqual(['a3', 'b1']);
 
-    await ids(async (c) => (await markFailed(c, [a1.id], 'TEST: still down', 0, true), []));
+    await ids(async (c) => (await markFailed(c, [a1.id], 'TEST: still down', 0, true), { rows: [] }));
     expect(await ids((c) => claim(c, 64, 100))).toEqual(['a2', 'a3', 'b1']);
 
     expect(await retryParked(pool, [a1.id])).toBe(1);
@@ -203,8 +203,8 @@ describe('transactional outbox (real Postgres, Kafka, ElasticMQ)', () => {
     const [first, second] = [await resources.client(pool), await resources.client(pool)];
     await first.query('BEGIN');
     await second.query('BEGIN');
-    const mine = await claim(first, 8, 1_000);
-    const theirs = await claim(second, 8, 1_000);
+    const { rows: mine } = await claim(first, 8, 1_000);
+    const { rows: theirs } = await claim(second, 8, 1_000);
     await first.query('ROLLBACK');
     await second.query('ROLLBACK');
     const bucketsOf = async (rows: OutboxRow[]) =>

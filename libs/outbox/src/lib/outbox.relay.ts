@@ -8,7 +8,7 @@ import {
   errorMessage,
   isRetriable,
 } from '@qls/messaging';
-import { type OutboxRow, claim, deletePublished, markFailed, markPublished, stats } from './outbox.store';
+import { type Claimed, type OutboxRow, claim, deletePublished, markFailed, markPublished, stats } from './outbox.store';
 import type { OutboxMetrics } from './outbox.metrics';
 import { OutboxHeaders } from './outbox.writer';
 
@@ -128,14 +128,18 @@ export class OutboxRelay {
 
   /** One claim → publish → mark cycle; returns how many rows it handled. Exposed for tools and tests. */
   async runOnce(): Promise<number> {
+    return (await this.cycle()).rows.length;
+  }
+
+  private async cycle(): Promise<Claimed> {
     const client = await this.options.pool.connect();
     let broken = false;
     try {
       await client.query('BEGIN');
-      const rows = await claim(client, this.options.bucketsPerClaim, this.options.batchSize);
-      if (rows.length > 0) await this.publishAndMark(client, rows);
+      const claimed = await claim(client, this.options.bucketsPerClaim, this.options.batchSize);
+      if (claimed.rows.length > 0) await this.publishAndMark(client, claimed.rows);
       await client.query('COMMIT');
-      return rows.length;
+      return claimed;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => (broken = true));
       throw error;
@@ -146,14 +150,15 @@ export class OutboxRelay {
 
   private async claimLoop(worker: number): Promise<void> {
     while (this.running) {
-      let handled = 0;
+      let more = false;
       try {
-        handled = await this.runOnce();
+        ({ more } = await this.cycle());
       } catch (error) {
         this.options.logger?.error({ worker, err: errorMessage(error) }, 'outbox claim cycle failed; retrying after the poll interval');
       }
-      // Anything claimed means more may be waiting: go again at once; sleep only when idle.
-      if (handled === 0 && this.running) await this.waitForWork();
+      // Go again at once only while a backlog is draining; otherwise sleep until
+      // NOTIFY or the poll — a trickle of commits must not keep the loops spinning.
+      if (!more && this.running) await this.waitForWork();
     }
   }
 

@@ -21,13 +21,19 @@ export interface OutboxStats {
   readonly parked: number;
 }
 
+export interface Claimed {
+  readonly rows: OutboxRow[];
+  /** More due rows may be waiting right now: all claimed buckets or a bucket's share were full. */
+  readonly more: boolean;
+}
+
 /**
  * Claims, inside the caller's transaction, up to `buckets` buckets that have
  * due work and no other relay holds, then up to `limit` of their pending rows
  * in id order. A row backing off after a failure holds back the later rows of
  * its aggregate to the same destination (their order), nothing else.
  */
-export async function claim(client: PoolClient, buckets: number, limit: number): Promise<OutboxRow[]> {
+export async function claim(client: PoolClient, buckets: number, limit: number): Promise<Claimed> {
   const { rows: held } = await client.query<{ bucket: number }>(
     // LATERAL … LIMIT 1: one index probe per bucket, whatever the planner's statistics say.
     `SELECT b.bucket FROM outbox_buckets b
@@ -39,9 +45,11 @@ export async function claim(client: PoolClient, buckets: number, limit: number):
       FOR UPDATE OF b SKIP LOCKED`,
     [buckets],
   );
-  if (held.length === 0) return [];
+  if (held.length === 0) return { rows: [], more: false };
+  const perBucket = Math.ceil(limit / held.length);
   const { rows } = await client.query<{
     id: string;
+    bucket: number;
     event_id: string;
     aggregate_type: string;
     aggregate_id: string;
@@ -52,7 +60,7 @@ export async function claim(client: PoolClient, buckets: number, limit: number):
     headers: Record<string, string>;
     attempts: number;
   }>(
-    `SELECT o.id, o.event_id, o.aggregate_type, o.aggregate_id, o.event_type, o.payload::text AS payload,
+    `SELECT o.id, o.bucket, o.event_id, o.aggregate_type, o.aggregate_id, o.event_type, o.payload::text AS payload,
             o.destination, coalesce(o.message_key, o.aggregate_id) AS key, o.headers, o.attempts
        FROM unnest($1::smallint[]) AS b(bucket)
        CROSS JOIN LATERAL (
@@ -67,9 +75,12 @@ export async function claim(client: PoolClient, buckets: number, limit: number):
        ) o
       ORDER BY o.id
       LIMIT $3`,
-    [held.map((h) => h.bucket), Math.ceil(limit / held.length), limit],
+    [held.map((h) => h.bucket), perBucket, limit],
   );
-  return rows.map((r) => ({
+  const perBucketCount = new Map<number, number>();
+  for (const r of rows) perBucketCount.set(r.bucket, (perBucketCount.get(r.bucket) ?? 0) + 1);
+  const more = held.length === buckets || rows.length === limit || [...perBucketCount.values()].some((n) => n >= perBucket);
+  const claimed = rows.map((r) => ({
     id: r.id,
     eventId: r.event_id,
     aggregateType: r.aggregate_type,
@@ -81,6 +92,7 @@ export async function claim(client: PoolClient, buckets: number, limit: number):
     headers: r.headers,
     attempts: r.attempts,
   }));
+  return { rows: claimed, more };
 }
 
 /**
