@@ -3,7 +3,7 @@ import { APP_FILTER } from '@nestjs/core';
 import { Redis } from 'ioredis';
 import { Pool } from 'pg';
 import { type CreateNotificationOptions, RedisTokenBucket } from '@qls/notification-intake';
-import { HealthModule, LoggingModule, type Logger, MetricsModule, MetricsRegistry, postgresReadiness } from '@qls/observability';
+import { type Logger, MetricsRegistry, ObservabilityModule, postgresReadiness } from '@qls/observability';
 import { ApiExceptionFilter } from './api-exception.filter';
 import { createApiMetrics } from './api.metrics';
 import { BearerAuthGuard } from './auth/bearer-auth.guard';
@@ -53,11 +53,11 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        LoggingModule.forRoot(logger),
-        MetricsModule.forRoot(registry),
-        HealthModule.forRoot({
+        ObservabilityModule.forRoot({
+          logger,
+          metrics: registry,
           // Redis is left out on purpose: without it the API still works (no rate limit).
-          checks: [
+          readiness: [
             postgresReadiness(pool),
             { name: 'notifications-schema', check: () => pool.query('SELECT 1 FROM notifications LIMIT 1') },
           ],

@@ -1,6 +1,6 @@
 import { type DynamicModule, Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { HealthModule, LoggingModule, type Logger, MetricsModule, MetricsRegistry } from '@qls/observability';
+import { type Logger, MetricsRegistry, ObservabilityModule } from '@qls/observability';
 import { DeadLetterQueue, createDeadLetterMetrics, createSqsClient, queueDepth, queueUrlResolver } from '@qls/sqs';
 import type { Config } from './config';
 import { DlqHttpController } from './dlq.http-controller';
@@ -39,10 +39,10 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        LoggingModule.forRoot(logger),
-        MetricsModule.forRoot(registry),
-        HealthModule.forRoot({
-          checks: [{ name: 'sqs', check: async () => queueDepth(sqs, await queueUrl(config.NOTIFICATIONS_DLQ)) }],
+        ObservabilityModule.forRoot({
+          logger,
+          metrics: registry,
+          readiness: [{ name: 'sqs', check: async () => queueDepth(sqs, await queueUrl(config.NOTIFICATIONS_DLQ)) }],
         }),
       ],
       controllers: [DlqHttpController],

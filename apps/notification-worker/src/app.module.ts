@@ -10,7 +10,7 @@ import {
   createNotificationWorkerMetrics,
   type NotificationWorkerMetrics,
 } from '@qls/notification';
-import { HealthModule, LoggingModule, type Logger, MetricsModule, MetricsRegistry, postgresReadiness } from '@qls/observability';
+import { type Logger, MetricsRegistry, ObservabilityModule, postgresReadiness } from '@qls/observability';
 import { SqsConsumer, createSqsClient, queueDepth, queueUrlOf } from '@qls/sqs';
 import { type Config, LONG_POLL_SECONDS } from './config';
 
@@ -45,8 +45,11 @@ class WorkerLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
 export class AppModule {
   static register({ config, service, logger }: AppModuleOptions): DynamicModule {
     const pool = new Pool({ connectionString: config.DATABASE_URL, max: config.DATABASE_POOL_SIZE, connectionTimeoutMillis: 2_000 });
+    // An idle client losing its connection must not crash the process; the next query reconnects.
     pool.on('error', (error) => logger.warn({ err: error }, 'idle Postgres connection failed'));
     const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
+    // ioredis reconnects by itself; without a listener its errors are printed as unhandled.
+    redis.on('error', (error) => logger.warn({ err: error }, 'Redis connection failed'));
     const sqs = createSqsClient({ endpoint: config.SQS_ENDPOINT, region: config.AWS_REGION });
     const registry = new MetricsRegistry({ service });
     const metrics = createNotificationWorkerMetrics(registry);
@@ -54,10 +57,10 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        LoggingModule.forRoot(logger),
-        MetricsModule.forRoot(registry),
-        HealthModule.forRoot({
-          checks: [
+        ObservabilityModule.forRoot({
+          logger,
+          metrics: registry,
+          readiness: [
             postgresReadiness(pool),
             { name: 'redis', check: () => redis.ping() },
             { name: 'sqs', check: () => queueUrlOf(sqs, config.NOTIFICATIONS_QUEUE) },

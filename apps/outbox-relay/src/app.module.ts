@@ -10,7 +10,7 @@ import {
 import { Pool } from 'pg';
 import { kafkaSettings } from '@qls/config';
 import { KafkaPublisher, createKafka } from '@qls/kafka';
-import { HealthModule, LoggingModule, type Logger, MetricsModule, MetricsRegistry, postgresReadiness } from '@qls/observability';
+import { type Logger, MetricsRegistry, ObservabilityModule, postgresReadiness } from '@qls/observability';
 import { OutboxRelay, createOutboxMetrics, relaySettings } from '@qls/outbox';
 import { SqsPublisher, createSqsClient, queueUrlResolver } from '@qls/sqs';
 import type { Config } from './config';
@@ -66,10 +66,10 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        LoggingModule.forRoot(logger),
-        MetricsModule.forRoot(registry),
-        HealthModule.forRoot({
-          checks: [
+        ObservabilityModule.forRoot({
+          logger,
+          metrics: registry,
+          readiness: [
             postgresReadiness(pool),
             // Provisioning has run: the relay has a table to read.
             { name: 'outbox-schema', check: () => pool.query('SELECT 1 FROM outbox_buckets LIMIT 1') },

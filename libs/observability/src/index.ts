@@ -19,6 +19,8 @@ export { HealthHttpController, HealthModule } from './lib/health.module';
 export type { HealthModuleOptions } from './lib/health.module';
 
 export { enableGracefulShutdown } from './lib/graceful-shutdown';
+export { ObservabilityModule } from './lib/observability.module';
+export type { ObservabilityModuleOptions } from './lib/observability.module';
 export { createNestApp, runService } from './lib/run-service';
 export type { ServiceContext, ServiceSettings } from './lib/run-service';
 export type { GracefulShutdownOptions } from './lib/graceful-shutdown';
