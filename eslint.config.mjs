@@ -26,7 +26,7 @@ const scopeRules = [
   { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
   { sourceTag: 'scope:outbox', onlyDependOnLibsWithTags: ['scope:outbox', 'scope:shared'] },
   { sourceTag: 'scope:notification', onlyDependOnLibsWithTags: ['scope:notification', 'scope:outbox', 'scope:shared'] },
-  { sourceTag: 'scope:metrics', onlyDependOnLibsWithTags: ['scope:metrics', 'scope:shared'] },
+  { sourceTag: 'scope:metrics', onlyDependOnLibsWithTags: ['scope:metrics', 'scope:outbox', 'scope:shared'] },
   { sourceTag: 'scope:feed', onlyDependOnLibsWithTags: ['scope:feed', 'scope:outbox', 'scope:shared'] },
   {
     sourceTag: 'scope:ops',

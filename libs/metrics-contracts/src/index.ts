@@ -1,0 +1,2 @@
+export * from './lib/metric-point';
+export * from './lib/alert';
