@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'metrics-alerter',
+  preset: '../../jest.preset.js',
+  coverageDirectory: '../../coverage/apps/metrics-alerter',
+};

@@ -1,0 +1,208 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import type { Pool } from 'pg';
+import { KafkaPublisher } from '@qls/kafka';
+import { Headers } from '@qls/messaging';
+import { migrate, readMigrations } from '@qls/provisioning';
+import { TestResources, uniqueName, waitFor } from '@qls/testing';
+import { type ReferenceEvent, referenceEvaluate } from '@qls/windowing';
+import { AlerterRunner } from './lib/alerter.runner';
+import { checkpointedRecords, committedAlerts, produceScenario, scenario, scenarioOptions } from './testing/scenario';
+
+const migrations = join(__dirname, '../../../infra/migrations');
+const PARTITIONS = 4;
+
+describe('AlerterRunner on Kafka with checkpoints in Postgres', () => {
+  const resources = new TestResources();
+  let pool: Pool;
+  let schema: string;
+  const running: { stop(): Promise<void> }[] = [];
+  // Rebalances make kafkajs log heartbeat errors at ERROR: expected here, so not printed.
+  const kafka = new Kafka({ clientId: uniqueName('alerter-test'), brokers: resources.env.KAFKA_BROKERS, logLevel: logLevel.NOTHING });
+
+  beforeAll(async () => {
+    ({ pool, schema } = await resources.postgres());
+    await migrate(pool, readMigrations(migrations));
+  });
+  afterEach(async () => {
+    for (const runner of running.splice(0)) await runner.stop();
+  });
+  afterAll(() => resources.cleanup());
+
+  async function topics() {
+    const [topic, alertsTopic, lateTopic, deadLetterTopic] = await Promise.all([
+      resources.topic('alerter-in', PARTITIONS),
+      resources.topic('alerter-alerts'),
+      resources.topic('alerter-late'),
+      resources.topic('alerter-dlt'),
+    ]);
+    return { topic, alertsTopic, lateTopic, deadLetterTopic, groupId: uniqueName('alerting') };
+  }
+
+  function startRunner(names: Awaited<ReturnType<typeof topics>>): Promise<AlerterRunner> {
+    const publisher = new KafkaPublisher(kafka);
+    const runner = new AlerterRunner({
+      kafka,
+      pool,
+      ...names,
+      alerter: scenarioOptions,
+      publisher,
+      checkpointIntervalMs: 50,
+      fromBeginning: true,
+      sessionTimeoutMs: 10_000,
+    });
+    running.push({ stop: async () => (await runner.stop(), await publisher.close()) });
+    return runner.start().then(() => runner);
+  }
+
+  /** The reference's alert ids for these events (arrival order per partition). */
+  function expectedAlerts(perPartition: ReferenceEvent[][]): string[] {
+    const interleaved = perPartition.flat();
+    return referenceEvaluate(scenarioOptions, interleaved)
+      .alerts.map((alert) => alert.id)
+      .sort();
+  }
+
+  async function waitUntilAllCheckpointed(groupId: string, total: number): Promise<void> {
+    await waitFor(async () => (await checkpointedRecords(pool, groupId)) === total, {
+      timeoutMs: 60_000,
+      description: `every one of the ${total} records checkpointed by ${groupId}`,
+    });
+  }
+
+  it('commits exactly the alerts of the offline reference, each once, and routes late and unreadable records aside with the reason', async () => {
+    const names = await topics();
+    const events = scenario({ seed: 7, partitions: PARTITIONS, services: 12, seconds: 240, start: Date.UTC(2026, 0, 1) });
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({
+      topic: names.topic,
+      messages: [{ partition: 0, key: 'svc-0', value: '{"schemaVersion":1,"serviceId":"svc-0"' }],
+    });
+    await producer.disconnect();
+    const total = events.flat().length + 1;
+    await produceScenario(kafka, names.topic, events.flat());
+    await startRunner(names);
+    await waitUntilAllCheckpointed(names.groupId, total);
+
+    const committed = await committedAlerts(pool, names.alertsTopic);
+    const expected = expectedAlerts(events);
+    expect(expected.length).toBeGreaterThan(20);
+    expect(expected.some((id) => id.endsWith(':firing'))).toBe(true);
+    expect([...committed.keys()].sort()).toEqual(expected);
+    expect([...committed.values()].every((n) => n === 1)).toBe(true);
+
+    const expectedLate = referenceEvaluate(scenarioOptions, events.flat()).late.length;
+    expect(expectedLate).toBeGreaterThan(0);
+    const late = await readTopic(names.lateTopic, expectedLate);
+    expect(late.every((record) => record.headers[Headers.errorReason]?.startsWith('later than allowed lateness'))).toBe(true);
+    const [unreadable] = await readTopic(names.deadLetterTopic, 1);
+    expect(unreadable!.headers[Headers.errorReason]).toMatch(/JSON/);
+    expect(unreadable!.headers[Headers.originalSource]).toBe(`${names.topic}/0/0`);
+  }, 120_000);
+
+  it('loses and duplicates nothing when the alerter is SIGKILLed mid-stream and restarted', async () => {
+    const names = await topics();
+    const events = scenario({
+      seed: 11,
+      partitions: PARTITIONS,
+      services: 16,
+      seconds: 300,
+      start: Date.UTC(2026, 0, 2),
+      pointsPerSecond: 4,
+    });
+    const flat = events.flat();
+    const total = flat.length;
+    await produceScenario(kafka, names.topic, flat.slice(0, Math.floor(total / 2)));
+    const child = spawnAlerter(names);
+    await waitFor(async () => (await checkpointedRecords(pool, names.groupId)) > 0, {
+      timeoutMs: 30_000,
+      description: 'a first checkpoint',
+    });
+    // Keep producing while it runs, then kill it between checkpoints.
+    await produceScenario(kafka, names.topic, flat.slice(Math.floor(total / 2), Math.floor((total * 3) / 4)));
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+    const atKill = await checkpointedRecords(pool, names.groupId);
+    expect(atKill).toBeLessThan(total);
+
+    await produceScenario(kafka, names.topic, flat.slice(Math.floor((total * 3) / 4)));
+    await startRunner(names);
+    await waitUntilAllCheckpointed(names.groupId, total);
+
+    const committed = await committedAlerts(pool, names.alertsTopic);
+    expect([...committed.keys()].sort()).toEqual(expectedAlerts(events));
+    expect([...committed.entries()].filter(([, n]) => n > 1)).toEqual([]);
+  }, 180_000);
+
+  it('loses and duplicates nothing when a second member joins mid-stream (rebalance)', async () => {
+    const names = await topics();
+    const events = scenario({
+      seed: 23,
+      partitions: PARTITIONS,
+      services: 12,
+      seconds: 300,
+      start: Date.UTC(2026, 0, 3),
+      pointsPerSecond: 4,
+    });
+    const flat = events.flat();
+    await produceScenario(kafka, names.topic, flat.slice(0, Math.floor(flat.length / 2)));
+    await startRunner(names);
+    await waitFor(async () => (await checkpointedRecords(pool, names.groupId)) > 0, {
+      timeoutMs: 30_000,
+      description: 'a first checkpoint',
+    });
+    await startRunner(names);
+    await produceScenario(kafka, names.topic, flat.slice(Math.floor(flat.length / 2)));
+    await waitUntilAllCheckpointed(names.groupId, flat.length);
+
+    const { rows } = await pool.query<{ n: number }>(`SELECT max(epoch)::int AS n FROM alerter_checkpoints WHERE group_id = $1`, [
+      names.groupId,
+    ]);
+    expect(rows[0]!.n).toBeGreaterThan(1); // partitions were handed over
+    const committed = await committedAlerts(pool, names.alertsTopic);
+    expect([...committed.keys()].sort()).toEqual(expectedAlerts(events));
+    expect([...committed.entries()].filter(([, n]) => n > 1)).toEqual([]);
+  }, 180_000);
+
+  /** Every record of a topic (distinct by offset) once `count` have arrived. */
+  async function readTopic(topic: string, count: number): Promise<{ value: string; headers: Record<string, string> }[]> {
+    const seen = new Map<string, { value: string; headers: Record<string, string> }>();
+    const consumer = kafka.consumer({ groupId: uniqueName('read') });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([name, value]) => [name, String(value)]));
+        seen.set(`${partition}/${message.offset}`, { value: message.value?.toString() ?? '', headers });
+      },
+    });
+    try {
+      await waitFor(() => seen.size >= count, { timeoutMs: 20_000, description: `${count} records on ${topic}` });
+    } finally {
+      await consumer.disconnect();
+    }
+    return [...seen.values()];
+  }
+
+  function spawnAlerter(names: Awaited<ReturnType<typeof topics>>): ChildProcess {
+    return spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(__dirname, 'testing/alerter.process.ts'),
+        JSON.stringify({
+          databaseUrl: resources.env.DATABASE_URL,
+          schema,
+          brokers: resources.env.KAFKA_BROKERS,
+          checkpointIntervalMs: 50,
+          sessionTimeoutMs: 6_000,
+          ...names,
+        }),
+      ],
+      { stdio: ['ignore', 'inherit', 'inherit'] },
+    );
+  }
+});

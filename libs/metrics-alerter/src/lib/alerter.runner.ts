@@ -1,0 +1,424 @@
+import { SpanKind, context, trace } from '@opentelemetry/api';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { Pool } from 'pg';
+import type { AdapterLogger } from '@qls/kafka';
+import { type MetricPoint, parseMetricPoint } from '@qls/metrics-contracts';
+import { Headers, type MessagePublisher, type OutboundMessage, errorMessage, extractTraceContext } from '@qls/messaging';
+import { enqueue, inTransaction } from '@qls/outbox';
+import { type AlertTransition, type AlerterOptions, type LateEvent, WindowedAlerter } from '@qls/windowing';
+import type { AlerterMetrics } from './alerter.metrics';
+import { ALERT_TRANSITION_EVENT, toAlertEvent } from './alert-event';
+import { type CheckpointEntry, CheckpointStore, FencedError } from './checkpoint.store';
+
+export interface AlerterRunnerOptions {
+  readonly kafka: Kafka;
+  readonly pool: Pool;
+  /** Consumer group; also names the checkpoints. */
+  readonly groupId: string;
+  /** Input topic of metric points (`metrics-raw`). */
+  readonly topic: string;
+  /** Side output for points later than the allowed lateness (`metrics-late`). */
+  readonly lateTopic: string;
+  /** Where unreadable records go, with the reason in headers. */
+  readonly deadLetterTopic: string;
+  /** Where alert transitions are published (through the outbox). */
+  readonly alertsTopic: string;
+  /** Windows, watermarks and rules (`@qls/windowing`). */
+  readonly alerter: AlerterOptions;
+  /** Publishes late and dead-lettered records. */
+  readonly publisher: MessagePublisher;
+  /**
+   * How often state, offsets and alerts are committed together. Alerts reach
+   * the outbox at most this late; a crash re-reads at most this much.
+   * @defaultValue 200
+   */
+  readonly checkpointIntervalMs?: number;
+  /** How often a copy of each checkpoint is kept for replays. @defaultValue 60 s */
+  readonly savepointIntervalMs?: number;
+  /** How long savepoints are kept (how far back a replay can rewind state). @defaultValue 24 h */
+  readonly savepointRetentionMs?: number;
+  /** Where a partition with neither a checkpoint nor a committed offset starts. @defaultValue false (new records only) */
+  readonly fromBeginning?: boolean;
+  readonly sessionTimeoutMs?: number;
+  readonly metrics?: AlerterMetrics;
+  readonly logger?: AdapterLogger;
+}
+
+/** A partition this member restored for the current generation. */
+interface OwnedPartition {
+  readonly generation: number;
+  readonly epoch: number;
+  /** Next offset to process; null until the first record of a fresh partition. */
+  nextOffset: number | null;
+  maxEventTime: number | null;
+  /** Progress or output since the last checkpoint. */
+  dirty: boolean;
+  /** Sought back to the checkpoint once in this generation. */
+  sought: boolean;
+  alerts: AlertTransition[];
+  late: OutboundMessage[];
+  deadLetters: OutboundMessage[];
+}
+
+const tracer = trace.getTracer('@qls/metrics-alerter');
+
+/**
+ * Runs a {@link WindowedAlerter} as a Kafka consumer-group member with its
+ * state and offsets checkpointed together in Postgres (ADR 0008):
+ *
+ * - on each assignment a partition claims a new epoch (the fencing token),
+ *   restores its state and skips or seeks to the checkpointed offset, so it
+ *   resumes exactly where the state says — Kafka's committed offset is only a
+ *   hint for the lag monitor;
+ * - every `checkpointIntervalMs` one transaction writes each partition's state
+ *   and next offset and the alerts it produced (outbox rows), refused for a
+ *   partition whose epoch moved on (a stale member);
+ * - late records go to the side output and unreadable ones to the dead-letter
+ *   topic before that transaction commits, so none is lost (a crash may
+ *   publish them twice; their headers name the source offset).
+ *
+ * A crash or rebalance therefore neither loses nor double-counts: whatever was
+ * processed after the last checkpoint is processed again from the same state.
+ */
+export class AlerterRunner {
+  private readonly consumer: Consumer;
+  private readonly store: CheckpointStore;
+  private readonly alerter: WindowedAlerter;
+  private readonly owned = new Map<number, OwnedPartition>();
+  /** Partitions refused by a newer epoch in this generation: not re-claimed until the next join. */
+  private readonly fenced = new Set<number>();
+  private assigned = new Set<number>();
+  private generation = 0;
+  private chain: Promise<unknown> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  private nextSavepointAt = 0;
+  private checkpointFailures = 0;
+
+  constructor(private readonly options: AlerterRunnerOptions) {
+    this.store = new CheckpointStore(options.pool, options.groupId, options.topic);
+    this.alerter = new WindowedAlerter(options.alerter);
+    this.consumer = options.kafka.consumer({
+      groupId: options.groupId,
+      allowAutoTopicCreation: false,
+      ...(options.sessionTimeoutMs ? { sessionTimeout: options.sessionTimeoutMs } : {}),
+    });
+    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => this.onJoin(payload.memberAssignment[options.topic] ?? []));
+  }
+
+  async start(): Promise<void> {
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: [this.options.topic], fromBeginning: this.options.fromBeginning ?? false });
+    this.nextSavepointAt = Date.now() + this.savepointInterval;
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: (payload) => this.serial(() => this.handleBatch(payload)),
+    });
+    const interval = this.options.checkpointIntervalMs ?? 200;
+    this.timer = setInterval(() => void this.serial(() => this.tick()), interval);
+  }
+
+  /** Stops fetching, checkpoints what was processed, leaves the group. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.consumer.stop();
+    await this.serial(() => this.checkpoint());
+    await this.consumer.disconnect();
+  }
+
+  /** Global event-time watermark of this member (ms). */
+  watermark(): number {
+    return this.alerter.watermark();
+  }
+
+  private get savepointInterval(): number {
+    return this.options.savepointIntervalMs ?? 60_000;
+  }
+
+  /** Batches, ticks and checkpoints never interleave: they share the alerter. */
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(work);
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private onJoin(partitions: readonly number[]): void {
+    this.generation += 1;
+    this.assigned = new Set(partitions);
+    if (this.fenced.size) this.consumer.resume([{ topic: this.options.topic, partitions: [...this.fenced] }]);
+    this.fenced.clear();
+    this.options.metrics?.rebalances.inc();
+    // Every partition is restored again from its checkpoint on its first batch
+    // of the new generation; state of partitions that went elsewhere is dropped.
+    for (const partition of [...this.owned.keys()]) {
+      if (!this.assigned.has(partition)) this.drop(partition);
+    }
+    this.options.logger?.info({ generation: this.generation, partitions }, 'alerter assignment');
+  }
+
+  private async handleBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    const { partition } = batch;
+    const owned = await this.restore(partition);
+    if (!owned) return;
+    const first = batch.firstOffset();
+    if (owned.nextOffset !== null && first !== null && Number(first) > owned.nextOffset) {
+      if (!owned.sought) {
+        // Kafka is ahead of the checkpoint (offsets moved without rewinding state): go back to it.
+        owned.sought = true;
+        this.consumer.seek({ topic: this.options.topic, partition, offset: String(owned.nextOffset) });
+        return;
+      }
+      // Still ahead after seeking: retention deleted records the checkpoint had not read yet.
+      this.options.logger?.error(
+        { partition, checkpointOffset: owned.nextOffset, firstAvailable: first },
+        'records between the checkpoint and the log start were deleted by retention before the alerter read them',
+      );
+      owned.nextOffset = Number(first);
+    }
+    let skipped = 0;
+    let processed = 0;
+    for (const message of batch.messages) {
+      if (!isRunning() || isStale()) break;
+      const offset = Number(message.offset);
+      if (owned.nextOffset === null || offset >= owned.nextOffset) {
+        this.handleRecord(partition, owned, message);
+        owned.nextOffset = offset + 1;
+        owned.dirty = true;
+        processed += 1;
+      } else {
+        skipped += 1; // already in the checkpointed state
+      }
+      resolveOffset(message.offset);
+    }
+    if (processed) this.options.metrics?.records.inc({ outcome: 'processed' }, processed);
+    if (skipped) this.options.metrics?.records.inc({ outcome: 'skipped_replayed' }, skipped);
+    this.collect();
+    if (this.checkpointFailures > 0) await this.backOff(heartbeat);
+  }
+
+  private handleRecord(partition: number, owned: OwnedPartition, message: KafkaMessage): void {
+    let point: MetricPoint;
+    try {
+      point = parseMetricPoint(message.value?.toString() ?? '');
+    } catch (error) {
+      owned.deadLetters.push(this.sideOutput(partition, message, 'ALERTER.UNREADABLE_RECORD', errorMessage(error)));
+      this.options.metrics?.records.inc({ outcome: 'dead_lettered' });
+      return;
+    }
+    if (owned.maxEventTime === null || point.timestamp > owned.maxEventTime) owned.maxEventTime = point.timestamp;
+    const traceparent = message.headers?.['traceparent']?.toString();
+    this.alerter.process(partition, point, traceparent ? { offset: message.offset, context: traceparent } : { offset: message.offset });
+  }
+
+  /** Advances the watermark, closes windows, and files the outputs under their partitions. */
+  private collect(): void {
+    this.alerter.advance();
+    const { windows, late, alerts } = this.alerter.drain();
+    for (const result of windows) this.markDirty(result.partition);
+    for (const event of late) {
+      const owned = this.owned.get(event.partition);
+      if (!owned) continue;
+      owned.late.push(this.lateRecord(event));
+      owned.dirty = true;
+    }
+    if (late.length) this.options.metrics?.records.inc({ outcome: 'late' }, late.length);
+    for (const alert of alerts) {
+      const owned = this.owned.get(alert.partition);
+      if (!owned) continue;
+      owned.alerts.push(alert);
+      owned.dirty = true;
+    }
+    const { watermarkDelay, openWindows, series } = this.options.metrics ?? {};
+    const stats = this.alerter.stats();
+    openWindows?.set(stats.openWindows);
+    series?.set(stats.series);
+    const watermark = this.alerter.watermark();
+    if (Number.isFinite(watermark)) watermarkDelay?.set((Date.now() - watermark) / 1_000);
+  }
+
+  private markDirty(partition: number): void {
+    const owned = this.owned.get(partition);
+    if (owned) owned.dirty = true;
+  }
+
+  /** Timer: wall-clock watermark advancement for quiet partitions, then the checkpoint. */
+  private async tick(): Promise<void> {
+    this.collect();
+    await this.checkpoint();
+  }
+
+  /**
+   * Restores a partition on its first batch of a generation. All partitions
+   * assigned and not yet restored are claimed in one statement.
+   */
+  private async restore(partition: number): Promise<OwnedPartition | undefined> {
+    const current = this.owned.get(partition);
+    if (current?.generation === this.generation) return current;
+    if (!this.assigned.has(partition) || this.fenced.has(partition)) return undefined;
+    const generation = this.generation;
+    const pending = [...this.assigned].filter((p) => this.owned.get(p)?.generation !== generation && !this.fenced.has(p));
+    const claimed = await this.store.claim(pending);
+    if (generation !== this.generation) return undefined; // a rebalance happened meanwhile; the next batch restores
+    for (const checkpoint of claimed) {
+      this.alerter.revoke(checkpoint.partition);
+      this.alerter.assign(checkpoint.partition, (checkpoint.state ?? undefined) as Parameters<WindowedAlerter['assign']>[1]);
+      this.owned.set(checkpoint.partition, {
+        generation,
+        epoch: checkpoint.epoch,
+        nextOffset: checkpoint.nextOffset,
+        maxEventTime: null,
+        dirty: false,
+        sought: false,
+        alerts: [],
+        late: [],
+        deadLetters: [],
+      });
+      this.options.metrics?.restores.inc({ source: checkpoint.state ? 'checkpoint' : 'fresh' });
+    }
+    this.options.metrics?.ownedPartitions.set(this.owned.size);
+    this.options.logger?.info(
+      { generation, partitions: claimed.map((c) => ({ partition: c.partition, epoch: c.epoch, nextOffset: c.nextOffset })) },
+      'alerter partitions restored from their checkpoints',
+    );
+    return this.owned.get(partition);
+  }
+
+  private drop(partition: number): void {
+    this.alerter.revoke(partition);
+    this.owned.delete(partition);
+    this.options.metrics?.ownedPartitions.set(this.owned.size);
+  }
+
+  /**
+   * One transaction: every dirty partition's state and next offset, and the
+   * alerts they produced. Side outputs are published before it commits.
+   */
+  private async checkpoint(): Promise<void> {
+    const dirty = [...this.owned.entries()].filter(([, owned]) => owned.dirty && owned.nextOffset !== null);
+    if (dirty.length === 0) return;
+    const started = process.hrtime.bigint();
+    try {
+      const late = dirty.flatMap(([, owned]) => owned.late);
+      const deadLetters = dirty.flatMap(([, owned]) => owned.deadLetters);
+      await this.options.publisher.publish(this.options.lateTopic, late);
+      await this.options.publisher.publish(this.options.deadLetterTopic, deadLetters);
+      for (const [, owned] of dirty) {
+        owned.late = [];
+        owned.deadLetters = [];
+      }
+      const entries: CheckpointEntry[] = dirty.map(([partition, owned]) => ({
+        partition,
+        epoch: owned.epoch,
+        nextOffset: owned.nextOffset as number,
+        state: this.alerter.snapshot(partition),
+        maxEventTime: owned.maxEventTime,
+      }));
+      const alerts = dirty.flatMap(([, owned]) => owned.alerts);
+      const savepoint = Date.now() >= this.nextSavepointAt;
+      await inTransaction(this.options.pool, async (tx) => {
+        await this.store.write(tx, entries);
+        for (const alert of alerts) await this.enqueueAlert(tx, alert);
+        if (savepoint) await this.store.savepoint(tx, entries, this.options.savepointRetentionMs ?? 86_400_000);
+      });
+      if (savepoint) this.nextSavepointAt = Date.now() + this.savepointInterval;
+      for (const [, owned] of dirty) {
+        owned.alerts = [];
+        owned.dirty = false;
+      }
+      for (const alert of alerts) this.options.metrics?.alerts.inc({ status: alert.status, rule: alert.rule });
+      this.checkpointFailures = 0;
+      this.options.metrics?.checkpointSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+      await this.commitKafkaOffsets(entries);
+    } catch (error) {
+      if (error instanceof FencedError) {
+        this.options.metrics?.fenced.inc();
+        this.options.logger?.warn({ partitions: error.partitions }, error.message);
+        for (const partition of error.partitions) {
+          this.fenced.add(partition);
+          this.drop(partition);
+        }
+        // Stale member: stop fetching them until the group gives us a new assignment.
+        this.consumer.pause([{ topic: this.options.topic, partitions: [...error.partitions] }]);
+        return; // the other partitions are written on the next tick
+      }
+      this.checkpointFailures += 1;
+      this.options.logger?.error({ err: errorMessage(error), failures: this.checkpointFailures }, 'alerter checkpoint failed; will retry');
+    }
+  }
+
+  private async enqueueAlert(tx: Parameters<typeof enqueue>[0], alert: AlertTransition): Promise<void> {
+    // The alert continues the trace of the point that closed its window.
+    const parent = alert.context ? extractTraceContext({ traceparent: alert.context }) : context.active();
+    await tracer.startActiveSpan(
+      `alert ${alert.status}`,
+      {
+        kind: SpanKind.INTERNAL,
+        attributes: { 'alert.rule': alert.rule, 'alert.fingerprint': alert.fingerprint, 'alert.status': alert.status },
+      },
+      parent,
+      async (span) => {
+        try {
+          await enqueue(tx, [
+            {
+              aggregateType: 'alert',
+              aggregateId: alert.fingerprint,
+              eventType: ALERT_TRANSITION_EVENT,
+              payload: toAlertEvent(alert),
+              destination: { kafka: this.options.alertsTopic },
+              key: alert.fingerprint,
+              headers: { [Headers.eventId]: alert.id },
+            },
+          ]);
+        } finally {
+          span.end();
+        }
+      },
+    );
+  }
+
+  /** Kafka's committed offsets follow the checkpoints, for lag monitoring; Postgres stays the truth. */
+  private async commitKafkaOffsets(entries: readonly CheckpointEntry[]): Promise<void> {
+    try {
+      await this.consumer.commitOffsets(
+        entries.map((e) => ({ topic: this.options.topic, partition: e.partition, offset: String(e.nextOffset) })),
+      );
+    } catch (error) {
+      this.options.logger?.debug({ err: errorMessage(error) }, 'committing offsets to Kafka failed (a rebalance?); the checkpoint stands');
+    }
+  }
+
+  /** While checkpoints fail (Postgres down), hold the partition instead of piling up state: lag shows it. */
+  private async backOff(heartbeat: () => Promise<void>): Promise<void> {
+    const delay = Math.min(5_000, 100 * 2 ** Math.min(this.checkpointFailures, 6));
+    await new Promise((resolve) => setTimeout(resolve, delay));
+    await heartbeat();
+    await this.checkpoint();
+  }
+
+  private lateRecord(event: LateEvent): OutboundMessage {
+    return {
+      key: event.point.serviceId,
+      body: JSON.stringify({ schemaVersion: 1, ...event.point }),
+      headers: {
+        [Headers.errorCode]: 'ALERTER.LATE_EVENT',
+        [Headers.errorReason]: `${event.reason}: ${event.lateByMs} ms behind the watermark ${new Date(event.watermark).toISOString()}`,
+        [Headers.originalSource]: `${this.options.topic}/${event.partition}/${event.offset ?? ''}`,
+        'late-by-ms': String(event.lateByMs),
+      },
+    };
+  }
+
+  private sideOutput(partition: number, message: KafkaMessage, code: string, reason: string): OutboundMessage {
+    return {
+      ...(message.key ? { key: message.key.toString() } : {}),
+      body: message.value?.toString() ?? '',
+      headers: {
+        [Headers.errorCode]: code,
+        [Headers.errorReason]: reason.slice(0, 1_000),
+        [Headers.originalSource]: `${this.options.topic}/${partition}/${message.offset}`,
+        [Headers.failedAt]: new Date().toISOString(),
+      },
+    };
+  }
+}
