@@ -21,7 +21,7 @@ describe('CheckpointStore (Postgres)', () => {
     partition,
     epoch,
     nextOffset,
-    state: { windows },
+    state: JSON.stringify({ windows }),
     maxEventTime: 1_000 * nextOffset,
   });
 

@@ -1,10 +1,17 @@
-import { SpanKind, context, trace } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { Pool } from 'pg';
 import type { AdapterLogger } from '@qls/kafka';
 import { type MetricPoint, parseMetricPoint } from '@qls/metrics-contracts';
-import { Headers, type MessagePublisher, type OutboundMessage, errorMessage, extractTraceContext } from '@qls/messaging';
-import { enqueue, inTransaction } from '@qls/outbox';
+import {
+  Headers,
+  type MessagePublisher,
+  type OutboundMessage,
+  errorMessage,
+  extractTraceContext,
+  injectTraceContext,
+} from '@qls/messaging';
+import { type OutboxEvent, enqueue, inTransaction } from '@qls/outbox';
 import { type AlertTransition, type AlerterOptions, type LateEvent, WindowedAlerter } from '@qls/windowing';
 import type { AlerterMetrics } from './alerter.metrics';
 import { ALERT_TRANSITION_EVENT, toAlertEvent } from './alert-event';
@@ -93,6 +100,8 @@ export class AlerterRunner {
   private timer: NodeJS.Timeout | undefined;
   private nextSavepointAt = 0;
   private checkpointFailures = 0;
+  /** The checkpoint being written, if any. */
+  private inflight: Promise<void> | undefined;
 
   constructor(private readonly options: AlerterRunnerOptions) {
     this.store = new CheckpointStore(options.pool, options.groupId, options.topic);
@@ -123,7 +132,11 @@ export class AlerterRunner {
     clearInterval(this.timer);
     this.timer = undefined;
     await this.consumer.stop();
-    await this.serial(() => this.checkpoint());
+    await this.serial(async () => {
+      await this.inflight;
+      await this.checkpoint();
+      await this.inflight;
+    });
     await this.consumer.disconnect();
   }
 
@@ -256,6 +269,7 @@ export class AlerterRunner {
     const current = this.owned.get(partition);
     if (current?.generation === this.generation) return current;
     if (!this.assigned.has(partition) || this.fenced.has(partition)) return undefined;
+    await this.inflight; // its epochs must not race the claim
     const generation = this.generation;
     const pending = [...this.assigned].filter((p) => this.owned.get(p)?.generation !== generation && !this.fenced.has(p));
     const claimed = await this.store.claim(pending);
@@ -291,90 +305,119 @@ export class AlerterRunner {
   }
 
   /**
-   * One transaction: every dirty partition's state and next offset, and the
-   * alerts they produced. Side outputs are published before it commits.
+   * Takes a checkpoint of every dirty partition — state snapshot, next
+   * offset, the alerts produced since the last one — and writes it in one
+   * transaction in the background, while records keep flowing (the snapshot
+   * is a string by then). One write at a time; side outputs are published
+   * before the state that skipped them can commit.
    */
   private async checkpoint(): Promise<void> {
+    if (this.inflight) return; // the next tick takes the next one
     const dirty = [...this.owned.entries()].filter(([, owned]) => owned.dirty && owned.nextOffset !== null);
     if (dirty.length === 0) return;
-    const started = process.hrtime.bigint();
     try {
-      const late = dirty.flatMap(([, owned]) => owned.late);
-      const deadLetters = dirty.flatMap(([, owned]) => owned.deadLetters);
-      await this.options.publisher.publish(this.options.lateTopic, late);
-      await this.options.publisher.publish(this.options.deadLetterTopic, deadLetters);
-      for (const [, owned] of dirty) {
-        owned.late = [];
-        owned.deadLetters = [];
-      }
-      const entries: CheckpointEntry[] = dirty.map(([partition, owned]) => ({
-        partition,
-        epoch: owned.epoch,
-        nextOffset: owned.nextOffset as number,
-        state: this.alerter.snapshot(partition),
-        maxEventTime: owned.maxEventTime,
-      }));
-      const alerts = dirty.flatMap(([, owned]) => owned.alerts);
-      const savepoint = Date.now() >= this.nextSavepointAt;
-      await inTransaction(this.options.pool, async (tx) => {
-        await this.store.write(tx, entries);
-        for (const alert of alerts) await this.enqueueAlert(tx, alert);
-        if (savepoint) await this.store.savepoint(tx, entries, this.options.savepointRetentionMs ?? 86_400_000);
-      });
-      if (savepoint) this.nextSavepointAt = Date.now() + this.savepointInterval;
-      for (const [, owned] of dirty) {
-        owned.alerts = [];
-        owned.dirty = false;
-      }
-      for (const alert of alerts) this.options.metrics?.alerts.inc({ status: alert.status, rule: alert.rule });
-      this.checkpointFailures = 0;
-      this.options.metrics?.checkpointSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
-      await this.commitKafkaOffsets(entries);
+      await this.options.publisher.publish(
+        this.options.lateTopic,
+        dirty.flatMap(([, owned]) => owned.late),
+      );
+      await this.options.publisher.publish(
+        this.options.deadLetterTopic,
+        dirty.flatMap(([, owned]) => owned.deadLetters),
+      );
     } catch (error) {
-      if (error instanceof FencedError) {
-        this.options.metrics?.fenced.inc();
-        this.options.logger?.warn({ partitions: error.partitions }, error.message);
-        for (const partition of error.partitions) {
-          this.fenced.add(partition);
-          this.drop(partition);
-        }
-        // Stale member: stop fetching them until the group gives us a new assignment.
-        this.consumer.pause([{ topic: this.options.topic, partitions: [...error.partitions] }]);
-        return; // the other partitions are written on the next tick
-      }
       this.checkpointFailures += 1;
-      this.options.logger?.error({ err: errorMessage(error), failures: this.checkpointFailures }, 'alerter checkpoint failed; will retry');
+      this.options.logger?.error({ err: errorMessage(error) }, 'publishing side outputs failed; the checkpoint waits');
+      return;
     }
+    const entries: CheckpointEntry[] = [];
+    const alerts: AlertTransition[] = [];
+    let bytes = 0;
+    for (const [partition, owned] of dirty) {
+      const state = JSON.stringify(this.alerter.snapshot(partition));
+      bytes += state.length;
+      entries.push({ partition, epoch: owned.epoch, nextOffset: owned.nextOffset as number, state, maxEventTime: owned.maxEventTime });
+      alerts.push(...owned.alerts);
+      owned.late = [];
+      owned.deadLetters = [];
+      owned.alerts = [];
+      owned.dirty = false;
+    }
+    this.options.metrics?.checkpointBytes.set(bytes);
+    this.inflight = this.write(entries, alerts).finally(() => (this.inflight = undefined));
   }
 
-  private async enqueueAlert(tx: Parameters<typeof enqueue>[0], alert: AlertTransition): Promise<void> {
-    // The alert continues the trace of the point that closed its window.
-    const parent = alert.context ? extractTraceContext({ traceparent: alert.context }) : context.active();
-    await tracer.startActiveSpan(
+  private async write(entries: readonly CheckpointEntry[], alerts: readonly AlertTransition[]): Promise<void> {
+    const started = process.hrtime.bigint();
+    const savepoint = Date.now() >= this.nextSavepointAt;
+    try {
+      await inTransaction(this.options.pool, async (tx) => {
+        await this.store.write(tx, entries);
+        await enqueue(
+          tx,
+          alerts.map((alert) => this.alertRow(alert)),
+        );
+        if (savepoint) await this.store.savepoint(tx, entries, this.options.savepointRetentionMs ?? 86_400_000);
+      });
+    } catch (error) {
+      const fenced = new Set(error instanceof FencedError ? error.partitions : []);
+      for (const entry of entries) {
+        const owned = this.owned.get(entry.partition);
+        if (owned?.epoch !== entry.epoch) continue; // restored again since: the new owner state supersedes
+        if (fenced.has(entry.partition)) {
+          this.fenced.add(entry.partition);
+          this.drop(entry.partition);
+        } else {
+          // Not written: its state is written again next time, with its alerts.
+          owned.dirty = true;
+          owned.alerts.unshift(...alerts.filter((alert) => alert.partition === entry.partition));
+        }
+      }
+      if (fenced.size) {
+        this.options.metrics?.fenced.inc();
+        this.options.logger?.warn({ partitions: [...fenced] }, (error as Error).message);
+        // Stale member: stop fetching them until the group gives us a new assignment.
+        this.consumer.pause([{ topic: this.options.topic, partitions: [...fenced] }]);
+      } else {
+        this.checkpointFailures += 1;
+        this.options.logger?.error(
+          { err: errorMessage(error), failures: this.checkpointFailures },
+          'alerter checkpoint failed; will retry',
+        );
+      }
+      return;
+    }
+    if (savepoint) this.nextSavepointAt = Date.now() + this.savepointInterval;
+    for (const alert of alerts) this.options.metrics?.alerts.inc({ status: alert.status, rule: alert.rule });
+    this.checkpointFailures = 0;
+    this.options.metrics?.checkpointSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    await this.commitKafkaOffsets(entries);
+  }
+
+  /**
+   * The outbox row of an alert transition. Each gets an `alert <status>` span,
+   * child of the trace of the point that closed its window, so the trace runs
+   * from the ingest request through the alert to its notification.
+   */
+  private alertRow(alert: AlertTransition): OutboxEvent {
+    const parent = alert.context ? extractTraceContext({ traceparent: alert.context }) : ROOT_CONTEXT;
+    const span = tracer.startSpan(
       `alert ${alert.status}`,
       {
         kind: SpanKind.INTERNAL,
         attributes: { 'alert.rule': alert.rule, 'alert.fingerprint': alert.fingerprint, 'alert.status': alert.status },
       },
       parent,
-      async (span) => {
-        try {
-          await enqueue(tx, [
-            {
-              aggregateType: 'alert',
-              aggregateId: alert.fingerprint,
-              eventType: ALERT_TRANSITION_EVENT,
-              payload: toAlertEvent(alert),
-              destination: { kafka: this.options.alertsTopic },
-              key: alert.fingerprint,
-              headers: { [Headers.eventId]: alert.id },
-            },
-          ]);
-        } finally {
-          span.end();
-        }
-      },
     );
+    span.end();
+    return {
+      aggregateType: 'alert',
+      aggregateId: alert.fingerprint,
+      eventType: ALERT_TRANSITION_EVENT,
+      payload: toAlertEvent(alert),
+      destination: { kafka: this.options.alertsTopic },
+      key: alert.fingerprint,
+      headers: injectTraceContext({ [Headers.eventId]: alert.id }, trace.setSpan(parent, span)),
+    };
   }
 
   /** Kafka's committed offsets follow the checkpoints, for lag monitoring; Postgres stays the truth. */
@@ -393,6 +436,7 @@ export class AlerterRunner {
     const delay = Math.min(5_000, 100 * 2 ** Math.min(this.checkpointFailures, 6));
     await new Promise((resolve) => setTimeout(resolve, delay));
     await heartbeat();
+    await this.inflight;
     await this.checkpoint();
   }
 

@@ -16,7 +16,8 @@ export interface CheckpointEntry {
   readonly partition: number;
   readonly epoch: number;
   readonly nextOffset: number;
-  readonly state: unknown;
+  /** The alerter's partition snapshot as JSON text (serialised once, by the caller). */
+  readonly state: string;
   readonly maxEventTime: number | null;
 }
 
@@ -88,7 +89,7 @@ export class CheckpointStore {
         entries.map((e) => e.partition),
         entries.map((e) => e.epoch),
         entries.map((e) => e.nextOffset),
-        entries.map((e) => JSON.stringify(e.state)),
+        entries.map((e) => e.state),
         entries.map((e) => e.maxEventTime),
       ],
     );
@@ -111,7 +112,7 @@ export class CheckpointStore {
         this.topic,
         entries.map((e) => e.partition),
         entries.map((e) => e.nextOffset),
-        entries.map((e) => JSON.stringify(e.state)),
+        entries.map((e) => e.state),
         entries.map((e) => e.maxEventTime),
       ],
     );
