@@ -37,7 +37,7 @@ export const configSchema = z
     WINDOW_IDLE_PARTITION_MS: positiveInt.default(30_000),
     /** State, offsets and alerts are committed together this often. */
     CHECKPOINT_INTERVAL_MS: positiveInt.default(200),
-    /** A copy of each checkpoint is kept this often, for replays that rewind state. */
+    /** A copy of the checkpoint is kept each time record timestamps cross a multiple of this, for replays that rewind state. */
     SAVEPOINT_INTERVAL_MS: positiveInt.default(60_000),
     SAVEPOINT_RETENTION_HOURS: positiveInt.default(24),
     /** Turn alert transitions on ALERTS_TOPIC into notifications (consumer group ALERT_NOTIFIER_GROUP_ID). */

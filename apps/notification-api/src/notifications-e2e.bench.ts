@@ -1,12 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { SignJWT, exportSPKI, generateKeyPair } from 'jose';
 import { Pool } from 'pg';
 import { defineBenchmark, percentile } from '@qls/bench';
 import { channels } from '@qls/notification';
-import { TestResources, waitFor } from '@qls/testing';
+import { TestResources, freePort, startBuiltApp, waitFor } from '@qls/testing';
 
 const PROVIDER_LATENCY_MS = 50;
 const USERS = 200;
@@ -14,7 +11,6 @@ const PHASE_MS = 5_000;
 const CLIENTS = 64;
 const OPEN_LOOP_RATE = 1_000;
 const MAX_IN_FLIGHT = 256;
-const dist = join(__dirname, '../../../dist/apps');
 
 interface Ctx {
   readonly resources: TestResources;
@@ -62,23 +58,9 @@ async function sentAt(ctx: Ctx, ids: readonly string[]): Promise<Map<string, num
   }
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return typeof address === 'object' && address ? address.port : 0;
-}
-
 /** Runs a built app as its own process, the way it is deployed. */
 function startApp(ctx: { processes: ChildProcess[] }, app: string, env: Record<string, string>): void {
-  const main = join(dist, app, 'main.js');
-  if (!existsSync(main)) throw new Error(`${main} is missing: run \`./dev npx nx run-many -t build\` first`);
-  const child = spawn(process.execPath, [main], {
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  ctx.processes.push(child);
+  ctx.processes.push(startBuiltApp(app, env));
 }
 
 /**

@@ -6,3 +6,22 @@ export { KafkaConsumer } from './lib/kafka.consumer';
 export type { KafkaConsumerOptions } from './lib/kafka.consumer';
 export { KafkaPublisher } from './lib/kafka.publisher';
 export type { KafkaPublisherOptions } from './lib/kafka.publisher';
+export { KafkaLagReader } from './lib/lag/lag-reader';
+export type { KafkaLagReaderOptions, LagReadResult, LagSource } from './lib/lag/lag-reader';
+export { RecordTimestamps } from './lib/lag/record-timestamps';
+export { partitionLag } from './lib/lag/lag-snapshot';
+export type { GroupLagSnapshot, LagTarget, PartitionLag, PartitionOffsets } from './lib/lag/lag-snapshot';
+export { DEFAULT_LAG_RULES, LAG_STATUSES, emptyWindow, evaluateLag, recordSnapshot, windowOf } from './lib/lag/lag-rules';
+export type {
+  Finding,
+  FindingCode,
+  HotPartition,
+  LagEvaluation,
+  LagRuleOptions,
+  LagStatus,
+  LagWindow,
+  PartitionEvaluation,
+} from './lib/lag/lag-rules';
+export { LagMetrics, countRebalances } from './lib/lag/lag-metrics';
+export { LagMonitor, parseLagTargets } from './lib/lag/lag-monitor';
+export type { LagMonitorOptions } from './lib/lag/lag-monitor';

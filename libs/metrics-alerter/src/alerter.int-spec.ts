@@ -98,8 +98,8 @@ describe('AlerterRunner on Kafka with checkpoints in Postgres', () => {
     const late = await readTopic(names.lateTopic, expectedLate);
     expect(late.every((record) => record.headers[Headers.errorReason]?.startsWith('later than allowed lateness'))).toBe(true);
     const [unreadable] = await readTopic(names.deadLetterTopic, 1);
-    expect(unreadable!.headers[Headers.errorReason]).toMatch(/JSON/);
-    expect(unreadable!.headers[Headers.originalSource]).toBe(`${names.topic}/0/0`);
+    expect(unreadable?.headers[Headers.errorReason]).toMatch(/JSON/);
+    expect(unreadable?.headers[Headers.originalSource]).toBe(`${names.topic}/0/0`);
   }, 120_000);
 
   it('loses and duplicates nothing when the alerter is SIGKILLed mid-stream and restarted', async () => {
@@ -160,7 +160,7 @@ describe('AlerterRunner on Kafka with checkpoints in Postgres', () => {
     const { rows } = await pool.query<{ n: number }>(`SELECT max(epoch)::int AS n FROM alerter_checkpoints WHERE group_id = $1`, [
       names.groupId,
     ]);
-    expect(rows[0]!.n).toBeGreaterThan(1); // partitions were handed over
+    expect(rows[0]?.n).toBeGreaterThan(1); // partitions were handed over
     const committed = await committedAlerts(pool, names.alertsTopic);
     expect([...committed.keys()].sort()).toEqual(expectedAlerts(events));
     expect([...committed.entries()].filter(([, n]) => n > 1)).toEqual([]);

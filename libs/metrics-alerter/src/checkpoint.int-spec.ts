@@ -41,13 +41,13 @@ describe('CheckpointStore (Postgres)', () => {
     const [stale] = await store.claim([0]);
     await store.claim([1]);
     const [fresh] = await store.claim([0]); // a newer assignment of partition 0
-    await inTransaction(pool, (tx) => store.write(tx, [entry(0, fresh!.epoch, 10, 1)]));
+    await inTransaction(pool, (tx) => store.write(tx, [entry(0, fresh?.epoch ?? 0, 10, 1)]));
 
     const attempt = inTransaction(pool, async (tx) => {
       await tx.client.query(
         `INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload, destination) VALUES ('alert', 'x', 'T', '{}', 'kafka:alerts')`,
       );
-      await store.write(tx, [entry(0, stale!.epoch, 99, 7), entry(1, 1, 5, 1)]);
+      await store.write(tx, [entry(0, stale?.epoch ?? 0, 99, 7), entry(1, 1, 5, 1)]);
     });
     await expect(attempt).rejects.toEqual(new FencedError([0]));
 
@@ -61,7 +61,7 @@ describe('CheckpointStore (Postgres)', () => {
     expect((await pool.query(`SELECT count(*)::int AS n FROM outbox WHERE aggregate_id = 'x'`)).rows[0].n).toBe(0);
   });
 
-  it('rewinds to the newest savepoint at or before the target offset, or to fresh state at the target', async () => {
+  it('rewinds to the newest savepoint at or before the target offset, keeps a checkpoint not read that far, or starts fresh at the target', async () => {
     const store = new CheckpointStore(pool, 'g-rewind', 'metrics-raw');
     await store.claim([0, 1]);
     for (const [offset, windows] of [
@@ -74,21 +74,35 @@ describe('CheckpointStore (Postgres)', () => {
         await store.savepoint(tx, [entry(0, 1, offset, windows)], 3_600_000);
       });
     }
+    await store.claim([2]);
+    await inTransaction(pool, (tx) => store.write(tx, [entry(2, 1, 30, 9)]));
     const plan = await store.planRewind([
       { partition: 0, offset: 250 },
       { partition: 1, offset: 40 },
+      { partition: 2, offset: 70 }, // the group is behind the target here
     ]);
     expect(plan).toEqual([
-      { partition: 0, targetOffset: 250, savepoint: { nextOffset: 200, takenAt: expect.any(String), maxEventTime: 200_000 } },
+      {
+        partition: 0,
+        targetOffset: 250,
+        savepoint: { source: 'savepoint', nextOffset: 200, takenAt: expect.any(String), maxEventTime: 200_000 },
+      },
       { partition: 1, targetOffset: 40, savepoint: null },
+      {
+        partition: 2,
+        targetOffset: 70,
+        savepoint: { source: 'checkpoint', nextOffset: 30, takenAt: expect.any(String), maxEventTime: 30_000 },
+      },
     ]);
     expect(await store.applyRewind(plan)).toEqual([
       { partition: 0, offset: 200 },
       { partition: 1, offset: 40 },
+      { partition: 2, offset: 30 },
     ]);
-    expect(await store.claim([0, 1])).toEqual([
+    expect(await store.claim([0, 1, 2])).toEqual([
       { partition: 0, epoch: 3, nextOffset: 200, state: { windows: 2 } },
       { partition: 1, epoch: 3, nextOffset: 40, state: null },
+      { partition: 2, epoch: 3, nextOffset: 30, state: { windows: 9 } },
     ]);
   });
 });

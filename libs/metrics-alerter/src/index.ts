@@ -7,3 +7,5 @@ export { AlerterRunner } from './lib/alerter.runner';
 export type { AlerterRunnerOptions } from './lib/alerter.runner';
 export { CheckpointStore, FencedError } from './lib/checkpoint.store';
 export type { CheckpointEntry, ClaimedCheckpoint, RewindTarget } from './lib/checkpoint.store';
+export { AlerterRewinder } from './lib/alerter.rewinder';
+export type { AlerterRewindPlan } from './lib/alerter.rewinder';

@@ -50,21 +50,29 @@ export class KafkaGroupAdmin {
 
   /** Applies a plan made by {@link planResetToTimestamp}. */
   async applyReset(plan: ResetPlan): Promise<void> {
+    await this.assertNoLiveMembers(plan.groupId);
     const admin = await this.ready();
-    const { groups } = await admin.describeGroups([plan.groupId]);
-    const members = groups[0]?.members.length ?? 0;
-    if (members > 0) {
-      throw new PermanentError(
-        'KAFKA.GROUP_ACTIVE',
-        `consumer group ${plan.groupId} has ${members} live member(s); stop them before resetting its offsets`,
-        { context: { groupId: plan.groupId, members } },
-      );
-    }
     await admin.setOffsets({
       groupId: plan.groupId,
       topic: plan.topic,
       partitions: plan.partitions.map(({ partition, to }) => ({ partition, offset: to })),
     });
+  }
+
+  /** Throws KAFKA.GROUP_ACTIVE, naming the count, while the group has live members. */
+  async assertNoLiveMembers(groupId: string): Promise<void> {
+    const admin = await this.ready();
+    const { groups } = await admin.describeGroups([groupId]);
+    const members = groups[0]?.members.length ?? 0;
+    if (members > 0) {
+      throw new PermanentError(
+        'KAFKA.GROUP_ACTIVE',
+        `consumer group ${groupId} has ${members} live member(s); stop them before resetting its offsets`,
+        {
+          context: { groupId, members },
+        },
+      );
+    }
   }
 
   async committedOffsets(groupId: string, topic: string): Promise<PartitionOffset[]> {

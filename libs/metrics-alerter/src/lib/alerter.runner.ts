@@ -40,7 +40,12 @@ export interface AlerterRunnerOptions {
    * @defaultValue 200
    */
   readonly checkpointIntervalMs?: number;
-  /** How often a copy of each checkpoint is kept for replays. @defaultValue 60 s */
+  /**
+   * A copy of the checkpoint is kept each time a partition's record
+   * timestamps (what a replay's offsets-by-timestamp go by) cross a multiple
+   * of this, so a replay to any time finds state from just before it — also
+   * after a catch-up that read hours in seconds. @defaultValue 60 s
+   */
   readonly savepointIntervalMs?: number;
   /** How long savepoints are kept (how far back a replay can rewind state). @defaultValue 24 h */
   readonly savepointRetentionMs?: number;
@@ -62,6 +67,8 @@ interface OwnedPartition {
   dirty: boolean;
   /** Sought back to the checkpoint once in this generation. */
   sought: boolean;
+  /** maxEventTime / savepoint interval, rounded down: a savepoint is taken when it grows. */
+  savepointSlot: number;
   alerts: AlertTransition[];
   late: OutboundMessage[];
   deadLetters: OutboundMessage[];
@@ -98,7 +105,6 @@ export class AlerterRunner {
   private generation = 0;
   private chain: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
-  private nextSavepointAt = 0;
   private checkpointFailures = 0;
   /** The checkpoint being written, if any. */
   private inflight: Promise<void> | undefined;
@@ -117,7 +123,6 @@ export class AlerterRunner {
   async start(): Promise<void> {
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [this.options.topic], fromBeginning: this.options.fromBeginning ?? false });
-    this.nextSavepointAt = Date.now() + this.savepointInterval;
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -195,6 +200,7 @@ export class AlerterRunner {
       if (!isRunning() || isStale()) break;
       const offset = Number(message.offset);
       if (owned.nextOffset === null || offset >= owned.nextOffset) {
+        if (this.crossesSavepointSlot(owned, message)) await this.savepoint();
         this.handleRecord(partition, owned, message);
         owned.nextOffset = offset + 1;
         owned.dirty = true;
@@ -208,6 +214,26 @@ export class AlerterRunner {
     if (skipped) this.options.metrics?.records.inc({ outcome: 'skipped_replayed' }, skipped);
     this.collect();
     if (this.checkpointFailures > 0) await this.backOff(heartbeat);
+  }
+
+  /** Whether this record moves its partition's event time into a new savepoint slot. */
+  private crossesSavepointSlot(owned: OwnedPartition, message: KafkaMessage): boolean {
+    const timestamp = Number(message.timestamp);
+    const slot = Math.floor(timestamp / this.savepointInterval);
+    if (slot <= owned.savepointSlot) return false;
+    const first = owned.savepointSlot === Number.NEGATIVE_INFINITY;
+    owned.savepointSlot = slot;
+    if (first || owned.nextOffset === null) return false;
+    owned.dirty = true; // written even if the last checkpoint already holds this state
+    return true;
+  }
+
+  /** A checkpoint kept as a savepoint, of the state before the record at hand. */
+  private async savepoint(): Promise<void> {
+    this.collect();
+    await this.inflight;
+    await this.checkpoint(true);
+    await this.inflight;
   }
 
   private handleRecord(partition: number, owned: OwnedPartition, message: KafkaMessage): void {
@@ -284,6 +310,7 @@ export class AlerterRunner {
         maxEventTime: null,
         dirty: false,
         sought: false,
+        savepointSlot: Number.NEGATIVE_INFINITY,
         alerts: [],
         late: [],
         deadLetters: [],
@@ -311,7 +338,7 @@ export class AlerterRunner {
    * is a string by then). One write at a time; side outputs are published
    * before the state that skipped them can commit.
    */
-  private async checkpoint(): Promise<void> {
+  private async checkpoint(savepoint = false): Promise<void> {
     if (this.inflight) return; // the next tick takes the next one
     const dirty = [...this.owned.entries()].filter(([, owned]) => owned.dirty && owned.nextOffset !== null);
     if (dirty.length === 0) return;
@@ -343,12 +370,11 @@ export class AlerterRunner {
       owned.dirty = false;
     }
     this.options.metrics?.checkpointBytes.set(bytes);
-    this.inflight = this.write(entries, alerts).finally(() => (this.inflight = undefined));
+    this.inflight = this.write(entries, alerts, savepoint).finally(() => (this.inflight = undefined));
   }
 
-  private async write(entries: readonly CheckpointEntry[], alerts: readonly AlertTransition[]): Promise<void> {
+  private async write(entries: readonly CheckpointEntry[], alerts: readonly AlertTransition[], savepoint: boolean): Promise<void> {
     const started = process.hrtime.bigint();
-    const savepoint = Date.now() >= this.nextSavepointAt;
     try {
       await inTransaction(this.options.pool, async (tx) => {
         await this.store.write(tx, entries);
@@ -386,7 +412,6 @@ export class AlerterRunner {
       }
       return;
     }
-    if (savepoint) this.nextSavepointAt = Date.now() + this.savepointInterval;
     for (const alert of alerts) this.options.metrics?.alerts.inc({ status: alert.status, rule: alert.rule });
     this.checkpointFailures = 0;
     this.options.metrics?.checkpointSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);

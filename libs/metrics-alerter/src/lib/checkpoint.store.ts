@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import type { Transaction } from '@qls/outbox';
+import { type Transaction, inTransaction } from '@qls/outbox';
 
 /** A partition's checkpoint as claimed by one assignment. */
 export interface ClaimedCheckpoint {
@@ -29,13 +29,21 @@ export class FencedError extends Error {
   }
 }
 
-/** The savepoint a replay rewinds a partition to (or none: fresh state from the target offset). */
+/** The saved state a replay rewinds a partition to (or none: fresh state from the target offset). */
 export interface RewindTarget {
   readonly partition: number;
   /** The offset a reset to the timestamp would start from. */
   readonly targetOffset: number;
-  /** The newest savepoint at or before it; the replay starts there so state and position agree. */
-  readonly savepoint: { readonly nextOffset: number; readonly takenAt: string; readonly maxEventTime: number | null } | null;
+  /**
+   * The newest state saved at or before it: a savepoint, or the current
+   * checkpoint when the group has not read that far yet (kept as it is).
+   */
+  readonly savepoint: {
+    readonly source: 'savepoint' | 'checkpoint';
+    readonly nextOffset: number;
+    readonly takenAt: string;
+    readonly maxEventTime: number | null;
+  } | null;
 }
 
 /**
@@ -122,22 +130,27 @@ export class CheckpointStore {
     );
   }
 
-  /** For each partition, the newest savepoint whose offset is at or before `targetOffset`. */
+  /** For each partition, the newest saved state (savepoint or current checkpoint) whose offset is at or before `offset`. */
   async planRewind(targets: readonly { partition: number; offset: number }[]): Promise<RewindTarget[]> {
     if (targets.length === 0) return [];
     const { rows } = await this.pool.query<{
       partition: number;
       target: string;
+      source: 'savepoint' | 'checkpoint' | null;
       next_offset: string | null;
       taken_at: Date | null;
       max_event_time: string | null;
     }>(
-      `SELECT t.partition, t.target, s.next_offset, s.taken_at, s.max_event_time
+      `SELECT t.partition, t.target, s.source, s.next_offset, s.taken_at, s.max_event_time
          FROM unnest($3::int[], $4::bigint[]) AS t(partition, target)
          LEFT JOIN LATERAL (
-           SELECT next_offset, taken_at, max_event_time FROM alerter_savepoints
-            WHERE group_id = $1 AND topic = $2 AND partition = t.partition AND next_offset <= t.target
-            ORDER BY next_offset DESC LIMIT 1
+           (SELECT 'checkpoint' AS source, next_offset, updated_at AS taken_at, max_event_time FROM alerter_checkpoints
+             WHERE group_id = $1 AND topic = $2 AND partition = t.partition AND next_offset <= t.target)
+           UNION ALL
+           (SELECT 'savepoint', next_offset, taken_at, max_event_time FROM alerter_savepoints
+             WHERE group_id = $1 AND topic = $2 AND partition = t.partition AND next_offset <= t.target
+             ORDER BY next_offset DESC LIMIT 1)
+           ORDER BY next_offset DESC, source LIMIT 1
          ) s ON true
         ORDER BY t.partition`,
       [this.groupId, this.topic, targets.map((t) => t.partition), targets.map((t) => t.offset)],
@@ -146,9 +159,10 @@ export class CheckpointStore {
       partition: row.partition,
       targetOffset: Number(row.target),
       savepoint:
-        row.next_offset === null
+        row.next_offset === null || row.source === null
           ? null
           : {
+              source: row.source,
               nextOffset: Number(row.next_offset),
               takenAt: (row.taken_at ?? new Date(0)).toISOString(),
               maxEventTime: row.max_event_time === null ? null : Number(row.max_event_time),
@@ -164,23 +178,33 @@ export class CheckpointStore {
    */
   async applyRewind(plan: readonly RewindTarget[]): Promise<{ partition: number; offset: number }[]> {
     if (plan.length === 0) return [];
-    await this.pool.query(
-      `INSERT INTO alerter_checkpoints AS c (group_id, topic, partition, epoch, next_offset, state, max_event_time)
-       SELECT $1, $2, p.partition, 1, p.start_offset, s.state, s.max_event_time
-         FROM unnest($3::int[], $4::bigint[], $5::bigint[]) AS p(partition, start_offset, savepoint_offset)
-         LEFT JOIN alerter_savepoints s
-           ON s.group_id = $1 AND s.topic = $2 AND s.partition = p.partition AND s.next_offset = p.savepoint_offset
-       ON CONFLICT (group_id, topic, partition) DO UPDATE
-         SET epoch = c.epoch + 1, next_offset = EXCLUDED.next_offset, state = EXCLUDED.state,
-             max_event_time = EXCLUDED.max_event_time, updated_at = now()`,
-      [
-        this.groupId,
-        this.topic,
-        plan.map((p) => p.partition),
-        plan.map((p) => p.savepoint?.nextOffset ?? p.targetOffset),
-        plan.map((p) => p.savepoint?.nextOffset ?? null),
-      ],
-    );
+    const kept = plan.filter((p) => p.savepoint?.source === 'checkpoint');
+    const rewound = plan.filter((p) => p.savepoint?.source !== 'checkpoint');
+    await inTransaction(this.pool, async ({ client }) => {
+      // Not read that far yet: the checkpoint stays, under a new epoch.
+      await client.query(
+        `UPDATE alerter_checkpoints SET epoch = epoch + 1, updated_at = now()
+          WHERE group_id = $1 AND topic = $2 AND partition = ANY($3::int[])`,
+        [this.groupId, this.topic, kept.map((p) => p.partition)],
+      );
+      await client.query(
+        `INSERT INTO alerter_checkpoints AS c (group_id, topic, partition, epoch, next_offset, state, max_event_time)
+         SELECT $1, $2, p.partition, 1, p.start_offset, s.state, s.max_event_time
+           FROM unnest($3::int[], $4::bigint[], $5::bigint[]) AS p(partition, start_offset, savepoint_offset)
+           LEFT JOIN alerter_savepoints s
+             ON s.group_id = $1 AND s.topic = $2 AND s.partition = p.partition AND s.next_offset = p.savepoint_offset
+         ON CONFLICT (group_id, topic, partition) DO UPDATE
+           SET epoch = c.epoch + 1, next_offset = EXCLUDED.next_offset, state = EXCLUDED.state,
+               max_event_time = EXCLUDED.max_event_time, updated_at = now()`,
+        [
+          this.groupId,
+          this.topic,
+          rewound.map((p) => p.partition),
+          rewound.map((p) => p.savepoint?.nextOffset ?? p.targetOffset),
+          rewound.map((p) => p.savepoint?.nextOffset ?? null),
+        ],
+      );
+    });
     return plan.map((p) => ({ partition: p.partition, offset: p.savepoint?.nextOffset ?? p.targetOffset }));
   }
 }

@@ -14,16 +14,16 @@ const args = JSON.parse(process.argv[2] ?? '{}') as Record<string, string> & {
   checkpointIntervalMs: number;
   sessionTimeoutMs: number;
 };
-const pool = new Pool({ connectionString: args['databaseUrl'], max: 4, options: `-c search_path=${args['schema']}` });
+const pool = new Pool({ connectionString: args.databaseUrl, max: 4, options: `-c search_path=${args.schema}` });
 const kafka = new Kafka({ clientId: 'alerter-process', brokers: args.brokers, logLevel: logLevel.ERROR });
 const runner = new AlerterRunner({
   kafka,
   pool,
-  groupId: args['groupId']!,
-  topic: args['topic']!,
-  alertsTopic: args['alertsTopic']!,
-  lateTopic: args['lateTopic']!,
-  deadLetterTopic: args['deadLetterTopic']!,
+  groupId: args.groupId,
+  topic: args.topic,
+  alertsTopic: args.alertsTopic,
+  lateTopic: args.lateTopic,
+  deadLetterTopic: args.deadLetterTopic,
   alerter: scenarioOptions,
   publisher: new KafkaPublisher(kafka),
   checkpointIntervalMs: args.checkpointIntervalMs,

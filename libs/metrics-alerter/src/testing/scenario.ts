@@ -59,6 +59,8 @@ export interface ScenarioOptions {
   readonly start: number;
   /** Latency points per service per second (two routes alternate). */
   readonly pointsPerSecond?: number;
+  /** Event time of the closing `flush` point, after the last second. @defaultValue 3,600 s */
+  readonly flushAfterSeconds?: number;
 }
 
 /**
@@ -86,7 +88,7 @@ export function scenario(options: ScenarioOptions): ReferenceEvent[][] {
         const route = i % 2 === 0 ? '/pay' : '/cart';
         // Arrival: up to 2.5 s after the event (inside the 3 s out-of-orderness); 0.5 % far too late.
         const delay = next() < 0.005 ? 20_000 + next() * 10_000 : next() * 2_500;
-        perPartition[partition]!.push({
+        perPartition[partition].push({
           at: timestamp + delay,
           point: { serviceId, name: 'latency_ms', value, timestamp, labels: { route } },
         });
@@ -94,14 +96,14 @@ export function scenario(options: ScenarioOptions): ReferenceEvent[][] {
       const outage = outageFrom >= 0 && second >= outageFrom && second < outageFrom + 45;
       if (second % 5 === 0 && !outage) {
         const timestamp = options.start + second * 1_000;
-        perPartition[partition]!.push({
+        perPartition[partition].push({
           at: timestamp + next() * 1_000,
           point: { serviceId, name: 'heartbeat', value: 1, timestamp, labels: {} },
         });
       }
     }
   }
-  const flushAt = options.start + (options.seconds + 3_600) * 1_000;
+  const flushAt = options.start + (options.seconds + (options.flushAfterSeconds ?? 3_600)) * 1_000;
   return perPartition.map((events, partition) => [
     ...events.sort((a, b) => a.at - b.at).map(({ point }) => ({ partition, point })),
     { partition, point: { serviceId: `flush-${partition}`, name: 'flush', value: 0, timestamp: flushAt, labels: {} } },

@@ -35,7 +35,7 @@ export class LoggingModule {
         LoggerModule.forRoot({
           pinoHttp: {
             logger,
-            autoLogging: { ignore: (request: IncomingMessage) => QUIET_PATHS.test(request.url ?? '') },
+            autoLogging: { ignore: (request: IncomingMessage) => request.method === 'GET' && QUIET_PATHS.test(request.url ?? '') },
             customLogLevel: (_request, response, error) =>
               error || response.statusCode >= 500 ? 'error' : response.statusCode >= 400 ? 'warn' : 'info',
           },

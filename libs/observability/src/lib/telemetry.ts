@@ -22,7 +22,7 @@ export interface TelemetryOptions {
   readonly serviceVersion?: string;
 }
 
-/** Requests that probes and scrapers make all day: tracing them only adds noise. */
+/** GETs that probes and scrapers make all day: tracing them only adds noise (a POST /metrics, e.g. an ingest API, is traced). */
 const UNTRACED_PATHS = /^\/(health\/(live|ready)|metrics)(\?|$)/;
 
 let sdk: NodeSDK | undefined;
@@ -64,7 +64,9 @@ export function startTelemetry(options: TelemetryOptions): void {
   sdk = createSdk(options, {
     ...(endpoint ? { traceExporter: new OTLPTraceExporter() } : { spanProcessors: [new NoopSpanProcessor()] }),
     instrumentations: [
-      new HttpInstrumentation({ ignoreIncomingRequestHook: (request) => UNTRACED_PATHS.test(request.url ?? '') }),
+      new HttpInstrumentation({
+        ignoreIncomingRequestHook: (request) => request.method === 'GET' && UNTRACED_PATHS.test(request.url ?? ''),
+      }),
       // Nest registers its middleware (body parsers, request logging) as express
       // middleware; one span per layer per request is noise.
       new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE] }),

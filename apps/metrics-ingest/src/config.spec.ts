@@ -1,0 +1,51 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { ConfigError, loadConfig } from '@qls/config';
+import { configSchema } from './config';
+
+const publicKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+const valid = {
+  KAFKA_BROKERS: 'kafka:9092',
+  AUTH_JWT_PUBLIC_KEYS: publicKey,
+  AUTH_JWT_ISSUER: 'https://auth.example',
+  AUTH_JWT_AUDIENCE: 'metrics-ingest',
+};
+
+function problemsOf(env: Record<string, string>): readonly string[] {
+  try {
+    loadConfig(configSchema, env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('metrics-ingest config', () => {
+  it('applies the documented defaults', () => {
+    expect(loadConfig(configSchema, valid)).toMatchObject({
+      HTTP_PORT: 3000,
+      HTTP_BODY_LIMIT_BYTES: 1_048_576,
+      METRICS_RAW_TOPIC: 'metrics-raw',
+      INGEST_MAX_POINTS_PER_REQUEST: 5_000,
+      INGEST_LINGER_MS: 5,
+      INGEST_COMPRESSION: 'gzip',
+      ALERTING_GROUP_ID: 'alerting',
+      BACKPRESSURE_POLICY: 'throttle',
+      BACKPRESSURE_LAG_THRESHOLD: 1_000_000,
+      BACKPRESSURE_SAMPLE_RATE: 0.1,
+      BACKPRESSURE_POLL_INTERVAL_MS: 5_000,
+      BACKPRESSURE_RETRY_AFTER_SECONDS: 5,
+      AUTH_JWT_ALGORITHMS: ['RS256', 'ES256'],
+    });
+  });
+
+  it('names a bad policy, a sample rate outside (0, 1] and a missing key', () => {
+    expect(problemsOf({ ...valid, BACKPRESSURE_POLICY: 'drop' })[0]).toMatch(/^BACKPRESSURE_POLICY: expected one of throttle, sample/);
+    expect(problemsOf({ ...valid, BACKPRESSURE_SAMPLE_RATE: '0' })[0]).toMatch(
+      /^BACKPRESSURE_SAMPLE_RATE: expected a fraction in \(0, 1\]/,
+    );
+    expect(problemsOf({ ...valid, BACKPRESSURE_SAMPLE_RATE: '1.5' })[0]).toMatch(/^BACKPRESSURE_SAMPLE_RATE: /);
+    const { AUTH_JWT_PUBLIC_KEYS: _keys, ...noKeys } = valid;
+    expect(problemsOf(noKeys)).toEqual(['AUTH_JWT_PUBLIC_KEYS is required']);
+  });
+});

@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'metrics-storage',
+  preset: '../../jest.preset.js',
+  coverageDirectory: '../../coverage/apps/metrics-storage',
+};

@@ -1,0 +1,148 @@
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { INestApplication } from '@nestjs/common';
+import type { Pool } from 'pg';
+import { loadConfig } from '@qls/config';
+import { KafkaPublisher } from '@qls/kafka';
+import { encodeMetricPoint } from '@qls/metrics-contracts';
+import { createLogger, createNestApp } from '@qls/observability';
+import { migrate, readMigrations } from '@qls/provisioning';
+import { TestResources, uniqueName, waitFor } from '@qls/testing';
+import { AppModule } from './app.module';
+import { configSchema } from './config';
+
+const migrations = join(__dirname, '../../../infra/migrations');
+
+/**
+ * The app in this process on port 0: its consumer on a topic and group of the
+ * test's own, writing to a migrated schema of the test's own, and its read API.
+ */
+describe('metrics-storage (in process, real Kafka and Postgres)', () => {
+  let resources: TestResources;
+  let pool: Pool;
+  let publisher: KafkaPublisher;
+  let topic: string;
+  let deadLetterTopic: string;
+  const apps: INestApplication[] = [];
+
+  beforeAll(async () => {
+    resources = new TestResources();
+    ({ pool } = await resources.postgres());
+    await migrate(pool, readMigrations(migrations));
+    publisher = new KafkaPublisher(resources.kafka);
+    [topic, deadLetterTopic] = await Promise.all([resources.topic('metrics-raw', 2), resources.topic('metrics-dead-letter', 1)]);
+  });
+
+  afterAll(async () => {
+    for (const app of apps.splice(0)) await app.close();
+    await publisher?.close();
+    await resources?.cleanup();
+  });
+
+  async function start(env: Record<string, string> = {}): Promise<string> {
+    const config = loadConfig(configSchema, {
+      DATABASE_URL: resources.env.DATABASE_URL,
+      KAFKA_BROKERS: resources.env.KAFKA_BROKERS.join(','),
+      METRICS_RAW_TOPIC: topic,
+      STORAGE_DEAD_LETTER_TOPIC: deadLetterTopic,
+      STORAGE_GROUP_ID: uniqueName('storage'),
+      SERIES_MAX_POINTS: '100',
+      ...env,
+    });
+    const service = uniqueName('metrics-storage');
+    const app = await createNestApp(AppModule.register({ config, service, logger: createLogger({ service, level: 'silent' }), pool }));
+    apps.push(app);
+    await app.listen(0, '127.0.0.1');
+    return `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
+  }
+
+  async function json(response: Response): Promise<{ status: number; body: Record<string, unknown> }> {
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  }
+
+  it('stores what arrives on the topic and answers it on GET /series, oldest first', async () => {
+    const url = await start();
+    const base = Date.UTC(2025, 2, 1, 12);
+    await publisher.publish(
+      topic,
+      Array.from({ length: 6 }, (_, i) => ({
+        key: 'checkout',
+        body: encodeMetricPoint({
+          serviceId: 'checkout',
+          name: 'latency_ms',
+          value: i,
+          timestamp: base + i * 1_000,
+          labels: { pod: `p${i % 2}` },
+        }),
+      })),
+    );
+
+    const query = `serviceId=checkout&name=latency_ms&from=${base}&to=2025-03-01T12:00:05Z`;
+    const answer = await waitFor(
+      async () => {
+        const found = await json(await fetch(`${url}/series?${query}`));
+        return (found.body['points'] as unknown[]).length === 5 && found;
+      },
+      { description: 'the points on GET /series' },
+    );
+    expect(answer).toEqual({
+      status: 200,
+      body: {
+        serviceId: 'checkout',
+        name: 'latency_ms',
+        from: '2025-03-01T12:00:00.000Z',
+        to: '2025-03-01T12:00:05.000Z',
+        points: Array.from({ length: 5 }, (_, i) => ({
+          seriesKey: `checkout|latency_ms|pod=p${i % 2}`,
+          labels: { pod: `p${i % 2}` },
+          timestamp: base + i * 1_000,
+          value: i,
+        })),
+        truncated: false,
+      },
+    });
+    const limited = await json(await fetch(`${url}/series?${query}&limit=2`));
+    expect(limited.body).toMatchObject({ truncated: true, points: [{ value: 0 }, { value: 1 }] });
+
+    const text = await (await fetch(`${url}/metrics`)).text();
+    expect(text).toMatch(/metrics_storage_points_written_total\{[^}]*\} 6/);
+    expect(text).toMatch(/metrics_storage_write_duration_seconds_count\{[^}]*\} [1-9]/);
+    const ready = await json(await fetch(`${url}/health/ready`));
+    expect(ready).toMatchObject({
+      status: 200,
+      body: { status: 'ready', checks: { postgres: { status: 'up' }, 'metric-points-schema': { status: 'up' }, kafka: { status: 'up' } } },
+    });
+  });
+
+  it('answers 400 naming the parameter for a bad query', async () => {
+    const url = await start();
+    const errorOf = async (query: string) => {
+      const { status, body } = await json(await fetch(`${url}/series?${query}`));
+      expect(status).toBe(400);
+      return body['error'];
+    };
+
+    expect(await errorOf('name=latency_ms')).toEqual({
+      code: 'SERIES.INVALID_QUERY',
+      field: 'serviceId',
+      message: 'serviceId: is required',
+    });
+    expect(await errorOf('serviceId=checkout&name=latency_ms&from=last-week')).toMatchObject({ field: 'from' });
+    expect(await errorOf('serviceId=checkout&name=latency_ms&limit=101')).toMatchObject({
+      field: 'limit',
+      message: 'limit: expected an integer from 1 to 100, got "101"',
+    });
+    expect(await errorOf('serviceId=checkout&name=latency_ms&name=other')).toMatchObject({ field: 'name' });
+  });
+
+  it('is not ready while its dead-letter topic does not exist, and says so', async () => {
+    const url = await start({ STORAGE_DEAD_LETTER_TOPIC: uniqueName('no-such-topic') });
+
+    const ready = await json(await fetch(`${url}/health/ready`));
+    expect(ready.status).toBe(503);
+    expect(ready.body).toMatchObject({
+      failed: ['kafka'],
+      checks: { kafka: { status: 'down', error: expect.stringMatching(/^missing topic\(s\): no-such-topic-/) } },
+    });
+  });
+});

@@ -1,0 +1,2 @@
+export const STORE = Symbol('STORE');
+export const SERIES_LIMITS = Symbol('SERIES_LIMITS');

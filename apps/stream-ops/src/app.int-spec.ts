@@ -1,0 +1,227 @@
+import type { AddressInfo } from 'node:net';
+import type { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { Admin, Consumer } from 'kafkajs';
+import { loadConfig } from '@qls/config';
+import { createLogger } from '@qls/observability';
+import { ReplayService } from '@qls/stream-ops';
+import { TestResources, uniqueName, waitFor } from '@qls/testing';
+import { AppModule } from './app.module';
+import { configSchema } from './config';
+import { EXIT, runReplayCommand } from './replay-command';
+
+const MINUTE = 60_000;
+
+/**
+ * The app in this process (Nest on port 0) against topics and groups of its
+ * own on the local Kafka: what operators and Prometheus see.
+ */
+describe('stream-ops', () => {
+  const service = 'stream-ops';
+  let resources: TestResources;
+  let admin: Admin;
+  let apps: INestApplication[];
+
+  beforeEach(async () => {
+    resources = new TestResources();
+    admin = resources.kafka.admin();
+    await admin.connect();
+    resources.onCleanup(() => admin.disconnect());
+    apps = [];
+  });
+
+  afterEach(async () => {
+    for (const app of apps.splice(0)) await app.close();
+    await resources.cleanup();
+  });
+
+  async function start(env: Record<string, string>): Promise<string> {
+    const config = loadConfig(configSchema, { ...process.env, LOG_LEVEL: 'silent', LAG_POLL_INTERVAL_MS: '200', ...env });
+    const app = await NestFactory.create(AppModule.register({ config, service, logger: createLogger({ service, level: 'silent' }) }), {
+      logger: false,
+      abortOnError: false,
+    });
+    apps.push(app);
+    await app.listen(0, '127.0.0.1');
+    const { port } = app.getHttpServer().address() as AddressInfo;
+    return `http://127.0.0.1:${port}`;
+  }
+
+  /** A topic whose partition 0 holds 6 records 10 minutes old then 4 records 1 minute old; the group committed `committed`. */
+  async function topicWithGroup(committed: number, config: Record<string, string> = {}): Promise<{ topic: string; groupId: string }> {
+    const topic = await resources.topic('stream-ops', 1, config);
+    const groupId = uniqueName('alerting');
+    const now = Date.now();
+    const producer = resources.kafka.producer();
+    await producer.connect();
+    await producer
+      .send({
+        topic,
+        acks: -1,
+        messages: [...Array.from({ length: 6 }, () => now - 10 * MINUTE), ...Array.from({ length: 4 }, () => now - MINUTE)].map(
+          (ts, i) => ({
+            value: `r${i}`,
+            timestamp: String(ts),
+          }),
+        ),
+      })
+      .finally(() => producer.disconnect());
+    await admin.setOffsets({ groupId, topic, partitions: [{ partition: 0, offset: String(committed) }] });
+    return { topic, groupId };
+  }
+
+  const committed = async (groupId: string, topic: string) =>
+    Number((await admin.fetchOffsets({ groupId, topics: [topic] }))[0]?.partitions[0]?.offset);
+
+  async function json(response: Response | Promise<Response>): Promise<{ status: number; body: Record<string, unknown> }> {
+    const r = await response;
+    return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+  }
+
+  const post = (url: string, body: unknown) =>
+    fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+  it('reports the lag of the monitored groups on /lag and /metrics, names unreadable ones, and is ready', async () => {
+    const { topic, groupId } = await topicWithGroup(2, { 'retention.ms': String(60 * MINUTE) });
+    const missing = uniqueName('missing');
+    const url = await start({ LAG_GROUPS: `${groupId}:${topic},${groupId}:${missing}` });
+
+    const lag = await json(fetch(`${url}/lag`));
+    expect(lag.status).toBe(200);
+    expect(lag.body['unread']).toEqual([{ group: groupId, topic: missing, error: `topic ${missing} does not exist` }]);
+    const [view] = lag.body['groups'] as Record<string, unknown>[];
+    expect(view).toMatchObject({
+      group: groupId,
+      topic,
+      status: 'STOP',
+      members: 0,
+      totalLag: 8,
+      retention: { retentionMs: 60 * MINUTE, critical: false },
+      hotPartition: null,
+      partitions: [
+        {
+          partition: 0,
+          status: 'STOP',
+          committedOffset: 2,
+          logEndOffset: 10,
+          lag: 8,
+          owned: false,
+          oldestUnconsumedAt: expect.any(String),
+        },
+      ],
+    });
+    const [partition] = (view?.['partitions'] ?? []) as { timeLagSeconds: number; retentionUsedRatio: number }[];
+    expect(partition?.timeLagSeconds).toBeGreaterThanOrEqual(600);
+    expect(partition?.retentionUsedRatio).toBeGreaterThan(600 / 3_600);
+
+    expect(await json(fetch(`${url}/lag/${groupId}`))).toMatchObject({
+      status: 200,
+      body: { group: groupId, topics: [{ topic, status: 'STOP' }] },
+    });
+    expect(await json(fetch(`${url}/lag/nobody`))).toMatchObject({
+      status: 404,
+      body: { message: `consumer group nobody is not monitored (LAG_GROUPS has ${groupId})` },
+    });
+
+    const scrape = await waitFor(
+      async () => {
+        const text = await (await fetch(`${url}/metrics`)).text();
+        return text.includes(`kafka_consumergroup_lag{group="${groupId}",topic="${topic}",partition="0"`) && text;
+      },
+      { description: 'the lag series in /metrics' },
+    );
+    const value = (name: string, labels: string) => {
+      const line = scrape.split('\n').find((l) => l.startsWith(`${name}{${labels}`));
+      return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+    };
+    expect(value('kafka_consumergroup_lag', `group="${groupId}",topic="${topic}",partition="0"`)).toBe(8);
+    expect(value('kafka_consumergroup_status', `group="${groupId}",topic="${topic}",status="STOP"`)).toBe(1);
+    expect(value('kafka_consumergroup_lag_seconds', `group="${groupId}",topic="${topic}",partition="0"`)).toBeGreaterThanOrEqual(600);
+    expect(value('kafka_lag_monitor_poll_failures_total', `group="${groupId}",topic="${missing}"`)).toBeGreaterThanOrEqual(1);
+    expect((await fetch(`${url}/health/ready`)).status).toBe(200);
+  });
+
+  it('replays a group over HTTP and from the CLI: dry run by default, applied on request, refused while a member is live', async () => {
+    const { topic, groupId } = await topicWithGroup(10);
+    const url = await start({ LAG_GROUPS: `${groupId}:${topic}` });
+    const replay = `${url}/groups/${groupId}/replay`;
+
+    const dryRun = await json(post(replay, { topic, minutesAgo: 5 }));
+    expect(dryRun).toMatchObject({
+      status: 200,
+      body: {
+        dryRun: true,
+        plan: { groupId, topic, totalReRead: 4, blockers: [], partitions: [{ partition: 0, from: 10, to: 6, reRead: 4 }] },
+      },
+    });
+    expect(await committed(groupId, topic)).toBe(10);
+
+    const out: string[] = [];
+    const err: string[] = [];
+    const io = { out: (t: string) => out.push(t), err: (t: string) => err.push(t) };
+    const cli = (...args: string[]) => runReplayCommand(args, () => new ReplayService(resources.kafka), io);
+    expect(await cli('--group', groupId, '--topic', topic, '--minutes-ago', '5')).toBe(EXIT.ok);
+    expect(out.join('')).toContain(`Replay of consumer group ${groupId} on ${topic} from `);
+    expect(out.join('')).toMatch(/^ +0 +10 +6 +4$/m); // partition, from, to, re-read
+    expect(out.join('')).toContain('Dry run: nothing changed. Add --apply to replay.');
+
+    const applied = await json(post(replay, { topic, timestamp: new Date(Date.now() - 5 * MINUTE).toISOString(), dryRun: false }));
+    expect(applied).toMatchObject({ status: 200, body: { dryRun: false, applied: [{ partition: 0, offset: 6 }], stateRewound: false } });
+    expect(await committed(groupId, topic)).toBe(6);
+
+    const consumer: Consumer = resources.kafka.consumer({ groupId });
+    resources.onCleanup(() => consumer.disconnect());
+    await consumer.connect();
+    await consumer.subscribe({ topic });
+    await consumer.run({ eachMessage: async () => undefined });
+    await waitFor(async () => (await admin.describeGroups([groupId])).groups[0]?.state === 'Stable', {
+      timeoutMs: 30_000,
+      description: 'the member to join',
+    });
+
+    expect(await json(post(replay, { topic, minutesAgo: 5, dryRun: false }))).toMatchObject({
+      status: 409,
+      body: {
+        message: `consumer group ${groupId} has 1 live member(s); stop them first (their next commit would overwrite the replay's offsets)`,
+      },
+    });
+    err.length = 0;
+    expect(await cli('--group', groupId, '--topic', topic, '--minutes-ago', '5', '--apply')).toBe(EXIT.refused);
+    expect(err.join('')).toBe(
+      `refused: consumer group ${groupId} has 1 live member(s); stop them first (their next commit would overwrite the replay's offsets)\n`,
+    );
+  });
+
+  it('rejects a bad replay request with 400 naming the field, and an unknown topic or group with 404', async () => {
+    const { topic, groupId } = await topicWithGroup(10);
+    const url = await start({ LAG_GROUPS: `${groupId}:${topic}` });
+    const replay = `${url}/groups/${groupId}/replay`;
+    const rejected = async (body: unknown, status = 400) => {
+      const response = await json(post(replay, body));
+      expect(response.status).toBe(status);
+      return String(response.body['message']);
+    };
+
+    expect(await rejected({ topic, minutes_ago: 5 })).toBe('minutes_ago: unknown field (expected topic, timestamp, minutesAgo, dryRun)');
+    expect(await rejected({ topic })).toBe('timestamp: give timestamp (ISO 8601 or epoch milliseconds) or minutesAgo');
+    expect(await rejected({ topic, timestamp: 1_700_000_000 })).toMatch(/^timestamp: expected epoch milliseconds/);
+    expect(await rejected({ topic, minutesAgo: 5, dryRun: 'no' })).toBe('dryRun: expected true or false');
+    expect(await rejected({ minutesAgo: 5 })).toBe('topic: expected a topic name');
+    expect(await rejected({ topic: uniqueName('missing'), minutesAgo: 5 }, 404)).toMatch(/^topic .* does not exist$/);
+    expect(await json(post(`${url}/groups/nobody/replay`, { topic, minutesAgo: 5 }))).toMatchObject({
+      status: 404,
+      body: { message: `consumer group nobody has no committed offset on ${topic}: nothing to replay (is the group id right?)` },
+    });
+
+    const err: string[] = [];
+    const io = { out: () => undefined, err: (t: string) => err.push(t) };
+    const neverCreated = () => {
+      throw new Error('no service for bad arguments');
+    };
+    expect(await runReplayCommand(['--group', groupId, '--topic', topic], neverCreated, io)).toBe(EXIT.usage);
+    expect(await runReplayCommand(['--group', groupId, '--topic', topic, '--minutes-ago', 'ten'], neverCreated, io)).toBe(EXIT.usage);
+    expect(await runReplayCommand(['--topic', topic, '--minutes-ago', '5'], neverCreated, io)).toBe(EXIT.usage);
+    expect(err[0]).toBe('--timestamp: give timestamp (ISO 8601 or epoch milliseconds) or --minutes-ago\n');
+    expect(await committed(groupId, topic)).toBe(10);
+  });
+});

@@ -1,0 +1,65 @@
+import {
+  BadRequestException,
+  Body,
+  ConflictException,
+  Controller,
+  HttpCode,
+  Inject,
+  InternalServerErrorException,
+  NotFoundException,
+  Param,
+  Post,
+  ServiceUnavailableException,
+} from '@nestjs/common';
+import { AppError } from '@qls/messaging';
+import { type ReplayPlan, type ReplayResult, type ReplayService, parseReplayRequest } from '@qls/stream-ops';
+import { REPLAY_SERVICE } from './tokens';
+
+type ReplayResponse = { dryRun: true; plan: ReplayPlan } | ({ dryRun: false } & ReplayResult);
+
+/** Replays a consumer group from a point in time (the chapter's "Replay Scenario"). */
+@Controller('groups')
+export class ReplayHttpController {
+  constructor(@Inject(REPLAY_SERVICE) private readonly replay: ReplayService) {}
+
+  /**
+   * Body `{ "topic": "metrics-raw", "timestamp": "2026-03-01T08:00:00Z" | 1772352000000 | "minutesAgo": 30, "dryRun": true }`.
+   * A dry run (the default) answers the plan; `"dryRun": false` applies it.
+   * 409 while the group has live members; 400 naming the field.
+   */
+  @Post(':group/replay')
+  @HttpCode(200)
+  replayGroup(@Param('group') group: string, @Body() body: unknown): Promise<ReplayResponse> {
+    return atTheEdge(async () => {
+      const request = parseReplayRequest(body);
+      const plan = await this.replay.plan(group, request.topic, request.timestamp);
+      if (request.dryRun) return { dryRun: true, plan };
+      return { dryRun: false, ...(await this.replay.apply(plan)) };
+    });
+  }
+}
+
+/** HTTP status mapping of the replay's error codes, here and nowhere else. */
+async function atTheEdge<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (!(error instanceof AppError)) throw error;
+    switch (error.code) {
+      case 'REPLAY.INVALID_REQUEST':
+        throw new BadRequestException(error.message);
+      case 'REPLAY.TOPIC_NOT_FOUND':
+      case 'REPLAY.GROUP_NOT_FOUND':
+        throw new NotFoundException(error.message);
+      case 'REPLAY.GROUP_ACTIVE':
+      case 'REPLAY.BLOCKED':
+        throw new ConflictException(error.message);
+      case 'REPLAY.STATE_REWIND_FAILED':
+      case 'REPLAY.OFFSETS_NOT_SET':
+        throw error.retriable ? new ServiceUnavailableException(error.message) : new InternalServerErrorException(error.message);
+      default:
+        if (error.retriable) throw new ServiceUnavailableException(error.message);
+        throw error;
+    }
+  }
+}

@@ -1,0 +1,131 @@
+import { createPublicKey } from 'node:crypto';
+import { type JSONWebKeySet, type JWK, createLocalJWKSet, errors, jwtVerify } from 'jose';
+import { PermanentError } from '@qls/messaging';
+
+/** Asymmetric JWS algorithms a deployment may allow; HMAC and `none` are never accepted. */
+export const jwtAlgorithms = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
+export type JwtAlgorithm = (typeof jwtAlgorithms)[number];
+
+/**
+ * The request carries no valid bearer token; `reason` says why (safe to show
+ * the caller). `tokenGiven` is false when there was no bearer token at all.
+ */
+export class AuthenticationError extends PermanentError {
+  constructor(
+    readonly reason: string,
+    readonly tokenGiven = true,
+  ) {
+    super('AUTH.UNAUTHENTICATED', reason, { context: { reason } });
+  }
+}
+
+export interface JwtVerifierOptions {
+  /** The public keys tokens may be signed with (see {@link parsePublicKeys}). */
+  readonly keys: JSONWebKeySet;
+  /** Required `iss`. */
+  readonly issuer: string;
+  /** Required in `aud`. */
+  readonly audience: string;
+  readonly algorithms: readonly JwtAlgorithm[];
+  /** Leeway for `exp` / `nbf` between the issuer's clock and ours. @defaultValue 5 */
+  readonly clockToleranceSeconds?: number;
+}
+
+/** The authenticated caller of the ingest: a service, named by the token's `sub`. */
+export interface ServiceCaller {
+  readonly serviceId: string;
+}
+
+export type JwtVerifier = (token: string) => Promise<ServiceCaller>;
+
+/**
+ * Verifies a compact JWS token: signature by one of `keys` (by `kid` when the
+ * token names one, else every key of the right type is tried), an allowed
+ * algorithm, `iss`, `aud`, `exp` (required) and `nbf`. The caller is the
+ * service named by the `sub` claim (required).
+ *
+ * The same verification as notification-api's (apps/notification-api/src/auth),
+ * with the subject read as a service id; see the report about sharing it.
+ *
+ * @throws AuthenticationError with the reason (expired, wrong audience, bad signature...)
+ */
+export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
+  const keySet = createLocalJWKSet(options.keys);
+  const verifyOptions = {
+    issuer: options.issuer,
+    audience: options.audience,
+    algorithms: [...options.algorithms],
+    requiredClaims: ['sub', 'exp'],
+    clockTolerance: options.clockToleranceSeconds ?? 5,
+  };
+  return async (token) => {
+    try {
+      const { payload } = await jwtVerify(token, keySet, verifyOptions);
+      return { serviceId: payload.sub as string };
+    } catch (error) {
+      throw new AuthenticationError(reasonOf(error));
+    }
+  };
+}
+
+function reasonOf(error: unknown): string {
+  if (error instanceof errors.JWTExpired) return 'token expired';
+  if (error instanceof errors.JWTClaimValidationFailed) return `invalid token: ${error.message}`;
+  if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWSSignatureVerificationFailed) {
+    return 'invalid token: signature verification failed';
+  }
+  if (error instanceof errors.JOSEAlgNotAllowed || error instanceof errors.JOSENotSupported) return 'invalid token: algorithm not allowed';
+  if (error instanceof errors.JOSEError) return 'invalid token: malformed';
+  throw error; // not a verdict on the token: a bug or an outage, which must not turn into a 401
+}
+
+/**
+ * Reads `AUTH_JWT_PUBLIC_KEYS`: a JWKS (`{"keys": [...]}`) or a single JWK as
+ * JSON, or one or more PEM public keys / certificates (`\n` escapes allowed,
+ * for env files). Every key is checked now, so a bad one stops the boot
+ * rather than every request. Private keys are refused.
+ *
+ * @throws Error naming the problem
+ */
+export function parsePublicKeys(text: string): JSONWebKeySet {
+  const trimmed = text.trim();
+  if (trimmed.startsWith('{')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(trimmed);
+    } catch {
+      throw new Error('expected a JWKS or a JWK as JSON, or PEM public keys: the JSON does not parse');
+    }
+    const keys = isObject(parsed) && Array.isArray(parsed['keys']) ? (parsed['keys'] as unknown[]) : [parsed];
+    if (keys.length === 0) throw new Error('the JWKS has no keys');
+    return { keys: keys.map((key, i) => checkedJwk(key, `key ${i}`)) };
+  }
+  const pems = trimmed.replaceAll('\\n', '\n').match(/-----BEGIN ([A-Z0-9 ]+)-----[\s\S]+?-----END \1-----/g);
+  if (!pems) throw new Error('expected a JWKS or a JWK as JSON, or PEM public keys');
+  return {
+    keys: pems.map((pem, i) => {
+      if (/PRIVATE KEY-----/.test(pem)) throw new Error(`PEM block ${i} is a private key: configure public keys only`);
+      try {
+        return createPublicKey(pem).export({ format: 'jwk' }) as JWK;
+      } catch (error) {
+        throw new Error(`PEM block ${i} is not a usable public key (${error instanceof Error ? error.message : String(error)})`);
+      }
+    }),
+  };
+}
+
+function checkedJwk(key: unknown, name: string): JWK {
+  if (!isObject(key) || typeof key['kty'] !== 'string') throw new Error(`${name} is not a JWK (no "kty")`);
+  if ('d' in key) throw new Error(`${name} is a private key: configure public keys only`);
+  if (key['kty'] === 'oct') throw new Error(`${name} is a symmetric key: only public keys are accepted`);
+  try {
+    createPublicKey({ key: key as JWK & { kty: string }, format: 'jwk' });
+  } catch (error) {
+    throw new Error(`${name} is not a usable public key (${error instanceof Error ? error.message : String(error)})`);
+  }
+  return key as JWK;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

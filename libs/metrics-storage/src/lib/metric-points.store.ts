@@ -1,0 +1,125 @@
+import type { Pool } from 'pg';
+import type { StoredPoint } from './stored-point';
+
+/** A point the database refused (a data or constraint error), with its reason. */
+export interface RejectedPoint<P extends StoredPoint = StoredPoint> {
+  readonly point: P;
+  readonly error: Error;
+}
+
+export interface SeriesQuery {
+  readonly serviceId: string;
+  readonly name: string;
+  /** Epoch ms, inclusive. */
+  readonly from: number;
+  /** Epoch ms, exclusive. */
+  readonly to: number;
+  readonly limit: number;
+}
+
+export interface SeriesPoint {
+  readonly seriesKey: string;
+  readonly labels: Record<string, string>;
+  readonly timestamp: number;
+  readonly value: number;
+}
+
+/**
+ * The `metric_points` table (infra/migrations/0003_metric_points.sql).
+ * Writes are idempotent: one statement per batch, keyed by (series_key, ts),
+ * the last value winning.
+ */
+export class MetricPointsStore {
+  constructor(private readonly pool: Pool) {}
+
+  /**
+   * Writes the points in ONE statement — a multi-row insert from arrays
+   * (`unnest`), which costs the same round trip and parse for 1 or 5,000
+   * points and never hits the 65,535-parameter limit — with
+   * `ON CONFLICT (series_key, ts) DO UPDATE`: a point written before keeps its
+   * row and takes the new value. A point repeated within the batch is written
+   * once, with its last value (Postgres refuses to update a row twice in one
+   * statement). Returns the number of points written.
+   *
+   * @throws the driver's error; see {@link isDataError} for what it means
+   */
+  async write(points: readonly StoredPoint[]): Promise<number> {
+    if (points.length === 0) return 0;
+    const last = new Map<string, StoredPoint>();
+    for (const point of points) last.set(`${point.seriesKey}\u0000${point.timestamp}`, point);
+    const rows = [...last.values()];
+    await this.pool.query(
+      `INSERT INTO metric_points (service_id, name, labels, series_key, ts, value)
+       SELECT service_id, name, labels::jsonb, series_key, 'epoch'::timestamptz + ts_ms * interval '1 millisecond', value
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::float8[])
+           AS p(service_id, name, labels, series_key, ts_ms, value)
+       ON CONFLICT (series_key, ts) DO UPDATE SET value = EXCLUDED.value, written_at = now()
+         WHERE metric_points.value IS DISTINCT FROM EXCLUDED.value`,
+      [
+        rows.map((p) => p.serviceId),
+        rows.map((p) => p.name),
+        rows.map((p) => JSON.stringify(p.labels)),
+        rows.map((p) => p.seriesKey),
+        rows.map((p) => p.timestamp),
+        rows.map((p) => p.value),
+      ],
+    );
+    return rows.length;
+  }
+
+  /**
+   * Like {@link write}, but when the database refuses the batch because of its
+   * data (a constraint or data exception: a point that passed every check but
+   * the database's), halves it until the refused points are alone, writes the
+   * rest and returns the refused ones with their reason. Any other error
+   * (connection, timeout, lock, missing table) is thrown: it says nothing
+   * about the points, which must be retried, not set aside.
+   */
+  async writeIsolatingRejects<P extends StoredPoint>(points: readonly P[]): Promise<{ written: number; rejected: RejectedPoint<P>[] }> {
+    try {
+      return { written: await this.write(points), rejected: [] };
+    } catch (error) {
+      if (!isDataError(error)) throw error;
+      if (points.length === 1) return { written: 0, rejected: [{ point: points[0] as P, error: error as Error }] };
+      const middle = Math.ceil(points.length / 2);
+      const first = await this.writeIsolatingRejects(points.slice(0, middle));
+      const second = await this.writeIsolatingRejects(points.slice(middle));
+      return { written: first.written + second.written, rejected: [...first.rejected, ...second.rejected] };
+    }
+  }
+
+  /** Points of every series of `name` of `serviceId` in [from, to), oldest first, at most `limit`. */
+  async series(query: SeriesQuery): Promise<SeriesPoint[]> {
+    const { rows } = await this.pool.query<{ series_key: string; labels: Record<string, string>; ts_ms: string; value: number }>(
+      `SELECT series_key, labels, (extract(epoch FROM ts) * 1000)::bigint AS ts_ms, value
+         FROM metric_points
+        WHERE service_id = $1 AND name = $2 AND ts >= $3 AND ts < $4
+        ORDER BY ts, series_key
+        LIMIT $5`,
+      [query.serviceId, query.name, new Date(query.from).toISOString(), new Date(query.to).toISOString(), query.limit],
+    );
+    return rows.map((row) => ({ seriesKey: row.series_key, labels: row.labels, timestamp: Number(row.ts_ms), value: row.value }));
+  }
+
+  /** Creates the day partitions from `firstDay` (UTC) for `days` days where missing; returns how many it created. */
+  async ensurePartitions(firstDay: Date, days: number): Promise<number> {
+    const { rows } = await this.pool.query<{ created: number }>('SELECT ensure_metric_points_partitions($1::date, $2) AS created', [
+      firstDay.toISOString().slice(0, 10),
+      days,
+    ]);
+    return rows[0]?.created ?? 0;
+  }
+}
+
+/**
+ * Whether Postgres refused a statement because of the data in it: SQLSTATE
+ * class 22 (data exception) or 23 (integrity constraint violation). Those
+ * fail again with the same points; everything else — no connection (class
+ * 08, or no SQLSTATE at all), serialization failure or deadlock (40), out of
+ * resources (53), statement timeout or shutdown (57), lock timeout (55P03),
+ * a missing table (42) — can succeed later and is retried.
+ */
+export function isDataError(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && /^(22|23)[0-9A-Z]{3}$/.test(code);
+}

@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'stream-ops-lib',
+  preset: '../../jest.preset.js',
+  coverageDirectory: '../../coverage/libs/stream-ops',
+};

@@ -1,0 +1,11 @@
+export { parseReplayRequest } from './lib/replay-request';
+export type { ReplayRequest } from './lib/replay-request';
+export { ReplayService } from './lib/replay.service';
+export type {
+  GroupStateRewinder,
+  ReplayPartitionPlan,
+  ReplayPlan,
+  ReplayResult,
+  ReplayServiceOptions,
+  RestartOffset,
+} from './lib/replay.service';
