@@ -81,7 +81,7 @@ export const ruleSchema = z.discriminatedUnion('kind', [thresholdRuleSchema, abs
  * A rules file: `{ "rules": [...] }`. Objects are strict, so a misspelt field
  * ("treshold") is an error rather than a silently ignored key.
  */
-export const rulesFileSchema = z.strictObject({ rules: z.array(ruleSchema) }).superRefine((file, ctx) => {
+export const rulesFileSchema = z.strictObject({ $comment: z.string().optional(), rules: z.array(ruleSchema) }).superRefine((file, ctx) => {
   const first = new Map<string, number>();
   file.rules.forEach((rule, index) => {
     const earlier = first.get(rule.name);
