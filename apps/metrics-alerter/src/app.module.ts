@@ -1,7 +1,7 @@
 import { type DynamicModule, Inject, Injectable, Module, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { Pool } from 'pg';
 import { kafkaSettings } from '@qls/config';
-import { KafkaConsumer, KafkaPublisher, createKafka } from '@qls/kafka';
+import { KafkaConsumer, KafkaPublisher, createKafka, kafkaTopicsReadiness } from '@qls/kafka';
 import { AlertNotifier, AlerterRunner, createAlerterMetrics } from '@qls/metrics-alerter';
 import { type Logger, MetricsRegistry, ObservabilityModule, postgresReadiness } from '@qls/observability';
 import type { Config as AlerterConfig } from './config';
@@ -41,6 +41,12 @@ export class AppModule {
     const registry = new MetricsRegistry({ service });
     const kafka = createKafka(kafkaSettings(config, service), logger);
     const publisher = new KafkaPublisher(kafka);
+    const kafkaReady = kafkaTopicsReadiness(kafka, [
+      config.METRICS_TOPIC,
+      config.METRICS_LATE_TOPIC,
+      config.METRICS_DEAD_LETTER_TOPIC,
+      config.ALERTS_TOPIC,
+    ]);
     const runner = new AlerterRunner({
       kafka,
       pool,
@@ -66,6 +72,7 @@ export class AppModule {
     const connections: Part = {
       start: async () => undefined,
       stop: async () => {
+        await kafkaReady.close();
         await publisher.close();
         await pool.end();
       },
@@ -74,7 +81,7 @@ export class AppModule {
     if (config.ALERT_NOTIFIER_ENABLED) parts.push(notifierPart(config, kafka, publisher, logger));
     return {
       module: AppModule,
-      imports: [ObservabilityModule.forRoot({ logger, metrics: registry, readiness: [postgresReadiness(pool)] })],
+      imports: [ObservabilityModule.forRoot({ logger, metrics: registry, readiness: [postgresReadiness(pool), kafkaReady] })],
       providers: [{ provide: LIFECYCLE_PARTS, useValue: parts }, AlerterLifecycle],
     };
   }

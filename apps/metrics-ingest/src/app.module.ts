@@ -9,7 +9,7 @@ import {
 } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { kafkaSettings } from '@qls/config';
-import { KafkaPublisher, createKafka } from '@qls/kafka';
+import { createKafka, KafkaPublisher, kafkaTopicsReadiness } from '@qls/kafka';
 import {
   AlertingBackpressure,
   KafkaGroupLagSource,
@@ -21,7 +21,6 @@ import {
   createIngestMetrics,
   createJwtVerifier,
   ingestLimits,
-  kafkaTopicsReadiness,
 } from '@qls/metrics-ingest';
 import { type Logger, MetricsRegistry, ObservabilityModule } from '@qls/observability';
 import { BearerAuthGuard } from './auth/bearer-auth.guard';

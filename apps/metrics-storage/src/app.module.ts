@@ -9,13 +9,12 @@ import {
 } from '@nestjs/common';
 import { Pool } from 'pg';
 import { kafkaSettings } from '@qls/config';
-import { KafkaPublisher, createKafka } from '@qls/kafka';
+import { createKafka, KafkaPublisher, kafkaTopicsReadiness } from '@qls/kafka';
 import {
   MetricPointsStore,
   MetricsStorageConsumer,
   type SeriesQueryLimits,
   createStorageMetrics,
-  kafkaTopicsReadiness,
   seriesQueryDefaults,
 } from '@qls/metrics-storage';
 import { type Logger, MetricsRegistry, ObservabilityModule, postgresReadiness } from '@qls/observability';

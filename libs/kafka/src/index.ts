@@ -25,3 +25,4 @@ export type {
 export { LagMetrics, countRebalances } from './lib/lag/lag-metrics';
 export { LagMonitor, parseLagTargets } from './lib/lag/lag-monitor';
 export type { LagMonitorOptions } from './lib/lag/lag-monitor';
+export { kafkaTopicsReadiness } from './lib/kafka.readiness';

@@ -6,6 +6,7 @@ import { KafkaPublisher } from '@qls/kafka';
 import { Headers } from '@qls/messaging';
 import { migrate, readMigrations } from '@qls/provisioning';
 import { TestResources, uniqueName, waitFor } from '@qls/testing';
+import { encodeMetricPoint } from '@qls/metrics-contracts';
 import { type ReferenceEvent, referenceEvaluate } from '@qls/windowing';
 import { AlerterRunner } from './lib/alerter.runner';
 import { checkpointedRecords, committedAlerts, produceScenario, scenario, scenarioOptions } from './testing/scenario';
@@ -165,6 +166,74 @@ describe('AlerterRunner on Kafka with checkpoints in Postgres', () => {
     expect([...committed.keys()].sort()).toEqual(expectedAlerts(events));
     expect([...committed.entries()].filter(([, n]) => n > 1)).toEqual([]);
   }, 180_000);
+
+  it('restores a quiet partition on assignment, so the wall clock still closes its last window after a restart', async () => {
+    const names = await topics();
+    const options = {
+      outOfOrdernessMs: 0,
+      allowedLatenessMs: 0,
+      idleTimeoutMs: 300,
+      rules: [
+        {
+          kind: 'threshold' as const,
+          name: 'slow',
+          metric: 'latency_ms',
+          window: { sizeMs: 1_000 },
+          aggregation: 'max' as const,
+          op: '>' as const,
+          threshold: 900,
+        },
+      ],
+    };
+    const start = (alerter = options) => {
+      const publisher = new KafkaPublisher(kafka);
+      const runner = new AlerterRunner({
+        kafka,
+        pool,
+        ...names,
+        alerter,
+        publisher,
+        checkpointIntervalMs: 50,
+        fromBeginning: true,
+        sessionTimeoutMs: 6_000,
+      });
+      const stop = async () => {
+        await runner.stop();
+        await publisher.close();
+      };
+      return runner.start().then(() => stop);
+    };
+    // One breaching point in the current second, and nothing after it: no event moves the watermark.
+    const producer = kafka.producer();
+    await producer.connect();
+    const now = Date.now();
+    await producer.send({
+      topic: names.topic,
+      messages: [
+        {
+          partition: 1,
+          key: 'quiet',
+          value: encodeMetricPoint({ serviceId: 'quiet', name: 'latency_ms', value: 950, timestamp: now, labels: {} }),
+        },
+      ],
+    });
+    await producer.disconnect();
+    // First run: reads the point, checkpoints it, is stopped before the partition counts as idle.
+    const stopFirst = await start({ ...options, idleTimeoutMs: 60_000 });
+    await waitFor(async () => (await checkpointedRecords(pool, names.groupId)) === 1, {
+      timeoutMs: 30_000,
+      description: 'the point checkpointed',
+    });
+    await stopFirst();
+    expect((await committedAlerts(pool, names.alertsTopic)).size).toBe(0);
+
+    // Second run: no record arrives; the restored window closes once the partitions are idle.
+    running.push({ stop: await start() });
+    await waitFor(async () => [...(await committedAlerts(pool, names.alertsTopic)).keys()].some((id) => id.endsWith(':firing')), {
+      timeoutMs: 30_000,
+      description: 'the firing alert of the quiet window',
+    });
+  }, 60_000);
 
   /** Every record of a topic (distinct by offset) once `count` have arrived. */
   async function readTopic(topic: string, count: number): Promise<{ value: string; headers: Record<string, string> }[]> {

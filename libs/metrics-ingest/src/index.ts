@@ -17,7 +17,6 @@ export { createIngestMetrics } from './lib/ingest.metrics';
 export type { IngestMetrics, PointOutcome } from './lib/ingest.metrics';
 export { assertOwnPoints, ingestDefaults, parseIngestRequest } from './lib/ingest.request';
 export type { IngestLimits, IngestPoint } from './lib/ingest.request';
-export { kafkaTopicsReadiness } from './lib/kafka.readiness';
 export { MetricsIngestor, pointCountOf } from './lib/metrics.ingestor';
 export type { IngestResult, MetricsIngestorOptions, RecordSink } from './lib/metrics.ingestor';
 export { ProduceBatcher } from './lib/produce.batcher';

@@ -9,4 +9,3 @@ export { createStorageMetrics } from './lib/storage.metrics';
 export type { StorageMetrics } from './lib/storage.metrics';
 export { RecordErrorCode, UnstorableRecordError, toStoredPoint } from './lib/stored-point';
 export type { StoredPoint } from './lib/stored-point';
-export { kafkaTopicsReadiness } from './lib/kafka.readiness';

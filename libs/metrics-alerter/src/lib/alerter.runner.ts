@@ -173,6 +173,15 @@ export class AlerterRunner {
       if (!this.assigned.has(partition)) this.drop(partition);
     }
     this.options.logger?.info({ generation: this.generation, partitions }, 'alerter assignment');
+    // Restore every assigned partition now, not on its first record: a quiet
+    // partition's open windows and absence deadlines must still close and
+    // fire (wall-clock advancement) after a restart.
+    const [first] = partitions;
+    if (first !== undefined) {
+      this.serial(() => this.restore(first)).catch((error: unknown) =>
+        this.options.logger?.error({ err: errorMessage(error) }, 'restoring the assigned partitions failed; retried on their first batch'),
+      );
+    }
   }
 
   private async handleBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {

@@ -1,16 +1,17 @@
 import type { Admin, Kafka } from 'kafkajs';
-import type { ReadinessCheck } from '@qls/observability';
 
 /**
- * (The same as libs/metrics-ingest's; both belong in libs/kafka.)
- * Ready when the brokers answer and every one of `topics` exists (provisioning
+ * A readiness check (ObservabilityModule): ready when the brokers answer and every one of `topics` exists (provisioning
  * has run). Holds one admin connection; `close()` it on shutdown.
  */
-export function kafkaTopicsReadiness(kafka: Kafka, topics: readonly string[]): ReadinessCheck & { close(): Promise<void> } {
+export function kafkaTopicsReadiness(
+  kafka: Kafka,
+  topics: readonly string[],
+): { readonly name: 'kafka'; check(): Promise<void>; close(): Promise<void> } {
   let admin: Admin | undefined;
   let connected: Promise<void> | undefined;
   return {
-    name: 'kafka',
+    name: 'kafka' as const,
     async check() {
       admin ??= kafka.admin();
       const client = admin;
