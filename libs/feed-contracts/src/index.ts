@@ -1,0 +1,3 @@
+export * from './lib/events';
+export * from './lib/fan-out-task';
+export * from './lib/redis-keys';
