@@ -63,3 +63,30 @@ CMD ["node", "dist/apps/notification-worker/main.js"]
 FROM runtime AS notification-dlq-monitor
 COPY --from=build /repo/dist/apps/notification-dlq-monitor ./dist/apps/notification-dlq-monitor
 CMD ["node", "dist/apps/notification-dlq-monitor/main.js"]
+
+# ---------------------------------------------------- System 2: metrics on Kafka
+
+FROM runtime AS metrics-ingest
+COPY --from=build /repo/dist/apps/metrics-ingest ./dist/apps/metrics-ingest
+CMD ["node", "dist/apps/metrics-ingest/main.js"]
+
+FROM runtime AS metrics-storage
+COPY --from=build /repo/dist/apps/metrics-storage ./dist/apps/metrics-storage
+CMD ["node", "dist/apps/metrics-storage/main.js"]
+
+# Reads its rules from ALERT_RULES_FILE: infra/alerting/rules.json, mounted at
+# run time (compose: a read-only bind mount; k8s: a ConfigMap), not baked in.
+FROM runtime AS metrics-alerter
+COPY --from=build /repo/dist/apps/metrics-alerter ./dist/apps/metrics-alerter
+CMD ["node", "dist/apps/metrics-alerter/main.js"]
+
+FROM runtime AS metrics-dashboard
+COPY --from=build /repo/dist/apps/metrics-dashboard ./dist/apps/metrics-dashboard
+CMD ["node", "dist/apps/metrics-dashboard/main.js"]
+
+# dist/apps/stream-ops holds main.js (lag monitor, replay HTTP) and the replay
+# command beside it: `node dist/apps/stream-ops/replay-cli.js --help` in the
+# container (docs/deploy.md: kubectl exec / docker compose exec).
+FROM runtime AS stream-ops
+COPY --from=build /repo/dist/apps/stream-ops ./dist/apps/stream-ops
+CMD ["node", "dist/apps/stream-ops/main.js"]

@@ -5,6 +5,7 @@ import { parse } from 'yaml';
 import {
   CREDENTIALS_UNUSED,
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
+  KAFKA_SCALED_APPS,
   LOCAL_ONLY_ENV,
   ONE_SHOT_APPS,
   SERVERS,
@@ -274,6 +275,79 @@ describe('docker-compose.yml', () => {
       .filter(([name]) => !isOneShot(name))
       .filter(([name, service]) => !targets.has(`${name}:${service.environment?.['HTTP_PORT'] ?? 3000}`))
       .map(([name]) => `infra/compose/prometheus.yml does not scrape ${name}`);
+    expect(problems).toEqual([]);
+  });
+
+  /** [source, target, mode] of a service's volumes, sources as absolute paths. */
+  const mounts = (service: ComposeService | undefined) =>
+    (service?.volumes ?? []).map((volume) => (typeof volume === 'string' ? volume.split(':') : [volume.source ?? '', volume.target ?? '']));
+
+  it('loads the alerting rules apps keep beside their code (apps/<app>/alert-rules.yml) into Prometheus, mounted and matched by rule_files', () => {
+    const files = readdirSync(repoPath('apps'))
+      .filter((app) => existsSync(repoPath('apps', app, 'alert-rules.yml')))
+      .map((app) => `apps/${app}/alert-rules.yml`);
+    expect(files.length).toBeGreaterThan(0);
+    const config = parse(readFileSync(repoPath('infra/compose/prometheus.yml'), 'utf8')) as { rule_files?: string[] };
+    const patterns = (config.rule_files ?? []).map(
+      (glob) =>
+        new RegExp(
+          `^${glob
+            .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+            .replace(/\*/g, '[^/]*')
+            .replace(/\?/g, '[^/]')}$`,
+        ),
+    );
+    const problems = files.flatMap((file) => {
+      const target = mounts(resolved.services['prometheus']).find(([source]) => source === repoPath(file))?.[1];
+      if (target === undefined) return [`${file} is not mounted into the prometheus service`];
+      return patterns.some((pattern) => pattern.test(target))
+        ? []
+        : [`${file} (${target} in the container) matches no rule_files entry of infra/compose/prometheus.yml`];
+    });
+    expect(problems).toEqual([]);
+  });
+
+  describe('metrics-alerter', () => {
+    const alerter = () => resolved.services['metrics-alerter'];
+    const env = () => alerter()?.environment ?? {};
+
+    it('reads infra/alerting/rules.json, mounted read-only at ALERT_RULES_FILE', () => {
+      const mount = mounts(alerter()).find(([source]) => source === repoPath('infra/alerting/rules.json'));
+      expect(mount?.[1]).toBe(env()['ALERT_RULES_FILE']);
+      expect(mount?.[2]).toBe('ro');
+    });
+
+    it('calls notification-api with the issuer and audience it accepts, once it is healthy', () => {
+      const api = resolved.services['notification-api']?.environment ?? {};
+      expect({ issuer: env()['AUTH_JWT_ISSUER'], audience: env()['AUTH_JWT_AUDIENCE'] }).toEqual({
+        issuer: api['AUTH_JWT_ISSUER'],
+        audience: api['AUTH_JWT_AUDIENCE'],
+      });
+      expect(env()['NOTIFICATION_API_URL']).toBe(`http://notification-api:${api['HTTP_PORT']}`);
+      expect(alerter()?.depends_on?.['notification-api']?.condition).toBe('service_healthy');
+    });
+
+    it('signs with the local-only private key of infra/compose/local-jwt-signing-key.json, whose public half notification-api trusts', () => {
+      const { $comment: _comment, ...signing } = JSON.parse(
+        readFileSync(repoPath('infra/compose/local-jwt-signing-key.json'), 'utf8'),
+      ) as Record<string, string>;
+      expect(JSON.parse(String(env()['ALERT_NOTIFIER_SIGNING_KEY']))).toEqual(signing);
+      const trusted = JSON.parse(String(resolved.services['notification-api']?.environment?.['AUTH_JWT_PUBLIC_KEYS'])) as {
+        keys: Record<string, string>[];
+      };
+      expect(trusted.keys).toEqual(
+        expect.arrayContaining([expect.objectContaining({ kid: signing['kid'], x: signing['x'], y: signing['y'] })]),
+      );
+    });
+  });
+
+  it("watches the lag of every consumer group the metrics apps join in stream-ops's LAG_GROUPS", () => {
+    const watched = new Set(String(resolved.services['stream-ops']?.environment?.['LAG_GROUPS'] ?? '').split(','));
+    const problems = Object.entries(KAFKA_SCALED_APPS).flatMap(([app, { groupEnv, topicEnv }]) => {
+      const env = resolved.services[app]?.environment ?? {};
+      const pair = `${env[groupEnv]}:${env[topicEnv]}`;
+      return watched.has(pair) ? [] : [`stream-ops LAG_GROUPS does not watch ${pair} (service ${app})`];
+    });
     expect(problems).toEqual([]);
   });
 });

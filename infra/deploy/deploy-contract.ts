@@ -61,6 +61,13 @@ export const PLANNED_APPS: Readonly<Record<string, string>> = {};
 export const CREDENTIALS_UNUSED: Readonly<Record<string, readonly string[]>> = {
   'notification-api': ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'],
   'notification-dlq-monitor': ['DATABASE_URL', 'REDIS_URL'],
+  // System 2 (metrics on Kafka): no SQS, no Redis; the database only where state lives.
+  'metrics-ingest': ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'DATABASE_URL', 'REDIS_URL'],
+  'metrics-storage': ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'REDIS_URL'],
+  'metrics-alerter': ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'REDIS_URL'],
+  'metrics-dashboard': ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'DATABASE_URL', 'REDIS_URL'],
+  // The alerter's checkpoints (its replays rewind them) are its only database.
+  'stream-ops': ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'REDIS_URL'],
 };
 
 /** APP_ENV minus the credentials `app` does not read. */
@@ -92,6 +99,21 @@ export const APP_SPECIFIC_ENV: Readonly<Record<string, readonly string[]>> = {
     'LOCAL_PROVIDER_FAULTS',
   ],
   'notification-dlq-monitor': ['NOTIFICATIONS_QUEUE', 'NOTIFICATIONS_DLQ', 'DLQ_POLL_INTERVAL_MS'],
+  'metrics-ingest': [
+    'HTTP_BODY_LIMIT_BYTES',
+    'METRICS_RAW_TOPIC',
+    'ALERTING_GROUP_ID',
+    'BACKPRESSURE_POLICY',
+    'BACKPRESSURE_LAG_THRESHOLD',
+    'BACKPRESSURE_SAMPLE_RATE',
+    'BACKPRESSURE_POLL_INTERVAL_MS',
+    'BACKPRESSURE_RETRY_AFTER_SECONDS',
+  ],
+  'metrics-storage': ['METRICS_RAW_TOPIC', 'STORAGE_GROUP_ID', 'STORAGE_DEAD_LETTER_TOPIC', 'SHUTDOWN_TIMEOUT_MS'],
+  'metrics-alerter': ['ALERT_NOTIFIER_ENABLED', 'SHUTDOWN_TIMEOUT_MS'],
+  // Declared in libs/metrics-dashboard (metricsDashboardEnv), not in its config.ts.
+  'metrics-dashboard': ['DASHBOARD_GROUP_ID', 'METRICS_TOPIC', 'DASHBOARD_WINDOW_SECONDS', 'SHUTDOWN_TIMEOUT_MS'],
+  'stream-ops': ['LAG_GROUPS', 'ALERTING_GROUP_ID', 'LAG_POLL_INTERVAL_MS'],
 };
 
 /**
@@ -100,6 +122,17 @@ export const APP_SPECIFIC_ENV: Readonly<Record<string, readonly string[]>> = {
  */
 export const QUEUE_SCALED_APPS: Readonly<Record<string, string>> = {
   'notification-worker': 'NOTIFICATIONS_QUEUE',
+};
+
+/**
+ * Apps scaled on the lag of a Kafka consumer group (KEDA `kafka`), and the
+ * variables that name the group they join and the topic they consume: the
+ * trigger must watch that group on that topic, and never ask for more replicas
+ * than the topic has partitions (infra/provision/topology.json).
+ */
+export const KAFKA_SCALED_APPS: Readonly<Record<string, { readonly groupEnv: string; readonly topicEnv: string }>> = {
+  'metrics-storage': { groupEnv: 'STORAGE_GROUP_ID', topicEnv: 'METRICS_RAW_TOPIC' },
+  'metrics-alerter': { groupEnv: 'ALERTING_GROUP_ID', topicEnv: 'METRICS_TOPIC' },
 };
 
 /** `SHUTDOWN_TIMEOUT_MS` when unset (libs/config serviceEnv): the app's own deadline for a graceful stop. */
@@ -204,4 +237,18 @@ export function provisionedQueues(): ProvisionedQueue[] {
         }
       : {}),
   }));
+}
+
+/** A Kafka topic of infra/provision/topology.json as provisioning creates it. */
+export interface ProvisionedTopic {
+  readonly name: string;
+  readonly partitions: number;
+}
+
+/** The Kafka topics provisioning converges to, with their partition counts. */
+export function provisionedTopics(): ProvisionedTopic[] {
+  const topology = JSON.parse(readFileSync(repoPath('infra/provision/topology.json'), 'utf8')) as {
+    topics?: { name: string; partitions: number }[];
+  };
+  return (topology.topics ?? []).map(({ name, partitions }) => ({ name, partitions }));
 }

@@ -1,10 +1,11 @@
-import { QUEUE_SCALED_APPS, declaredEnv, requiredAppEnv } from './deploy-contract';
+import { KAFKA_SCALED_APPS, QUEUE_SCALED_APPS, declaredEnv, requiredAppEnv } from './deploy-contract';
 import {
   appEnvProblems,
   containerEnv,
   containerProblems,
   credentialLeakProblems,
   imageProblem,
+  kafkaReplicaProblems,
   labelProblems,
   probeProblems,
   referenceProblems,
@@ -475,6 +476,118 @@ describe('scaledObjectProblems', () => {
       scaledObject({ ...onAws, awsEndpoint: 'http://elasticmq:9324' }),
     ];
     expect(scaledObjectProblems(objects, options)).toEqual([expect.stringContaining('sets awsEndpoint')]);
+  });
+});
+
+/** metrics-storage as a Deployment: joins STORAGE_GROUP_ID on METRICS_RAW_TOPIC, brokers from the ConfigMap. */
+function storage(namespace?: string): KubeObject {
+  const deployment = worker(namespace);
+  deployment.metadata = { name: 'metrics-storage', labels, ...(namespace ? { namespace } : {}) };
+  const container = containerOf(deployment);
+  container['name'] = 'metrics-storage';
+  container['image'] = 'queues-logs-streams/metrics-storage:1.2.3';
+  container['env'] = [
+    { name: 'STORAGE_GROUP_ID', value: 'storage' },
+    { name: 'METRICS_RAW_TOPIC', value: 'metrics-raw' },
+  ];
+  return deployment;
+}
+
+function kafkaScaledObject(metadata: Record<string, string>, spec: Record<string, unknown> = {}, namespace?: string): KubeObject {
+  return {
+    apiVersion: 'keda.sh/v1alpha1',
+    kind: 'ScaledObject',
+    metadata: { name: 'metrics-storage', labels, ...(namespace ? { namespace } : {}) },
+    spec: {
+      scaleTargetRef: { name: 'metrics-storage' },
+      minReplicaCount: 1,
+      maxReplicaCount: 12,
+      triggers: [{ type: 'kafka', metadata }],
+      ...spec,
+    },
+  };
+}
+
+const brokers = (list: string): KubeObject => ({
+  ...configMap,
+  data: { ...(configMap['data'] as Record<string, string>), KAFKA_BROKERS: list },
+});
+const topics = [
+  { name: 'metrics-raw', partitions: 12 },
+  { name: 'alerts', partitions: 3 },
+];
+
+describe('scaledObjectProblems with kafka triggers', () => {
+  const options = { queueEnv: QUEUE_SCALED_APPS, kafkaConsumers: KAFKA_SCALED_APPS, topics };
+  const trigger = {
+    bootstrapServers: 'b-1.kafka.example.internal:9092,b-2.kafka.example.internal:9092',
+    consumerGroup: 'storage',
+    topic: 'metrics-raw',
+    lagThreshold: '20000',
+    allowIdleConsumers: 'false',
+  };
+  const managed = brokers('b-1.kafka.example.internal:9092,b-2.kafka.example.internal:9092');
+
+  it("accepts a trigger on the target's group, topic and brokers (managed, and in-cluster through the namespaced name)", () => {
+    expect(scaledObjectProblems([storage(), managed, kafkaScaledObject(trigger)], options)).toEqual([]);
+    const local = kafkaScaledObject({ ...trigger, bootstrapServers: 'kafka.qls.svc.cluster.local:9092' }, {}, 'qls');
+    expect(scaledObjectProblems([storage('qls'), brokers('kafka:9092'), local], options)).toEqual([]);
+    expect(validateObject(local)).toEqual([]);
+  });
+
+  it('names a wrong group, a wrong or unknown topic, a lagThreshold KEDA would ignore and brokers KEDA cannot resolve', () => {
+    const wrong = kafkaScaledObject({ ...trigger, consumerGroup: 'alerting', topic: 'metrics', lagThreshold: 'many' });
+    expect(scaledObjectProblems([storage(), managed, wrong], options)).toEqual([
+      expect.stringContaining('has lagThreshold many'),
+      'ScaledObject/metrics-storage trigger kafka watches group alerting but metrics-storage joins STORAGE_GROUP_ID=storage',
+      'ScaledObject/metrics-storage trigger kafka watches topic metrics but metrics-storage reads METRICS_RAW_TOPIC=metrics-raw',
+      'ScaledObject/metrics-storage trigger kafka watches topic metrics, which infra/provision/topology.json does not create',
+    ]);
+    const short = kafkaScaledObject({ ...trigger, bootstrapServers: 'kafka:9092' }, {}, 'qls');
+    expect(scaledObjectProblems([storage('qls'), brokers('kafka:9092'), short], options)).toEqual([
+      expect.stringContaining("as seen from KEDA's namespace (a short name needs .qls.svc.cluster.local)"),
+    ]);
+  });
+
+  it('names a kafka trigger on an app KAFKA_SCALED_APPS does not list', () => {
+    expect(
+      scaledObjectProblems([worker(), managed, kafkaScaledObject(trigger, { scaleTargetRef: { name: 'notification-worker' } })], options),
+    ).toEqual([expect.stringContaining('scales notification-worker, which is not in KAFKA_SCALED_APPS')]);
+  });
+});
+
+describe('kafkaReplicaProblems', () => {
+  const trigger = { consumerGroup: 'storage', topic: 'metrics-raw', lagThreshold: '100', allowIdleConsumers: 'false' };
+
+  it("accepts as many replicas as the topic's partitions, and no more", () => {
+    expect(kafkaReplicaProblems([kafkaScaledObject(trigger, { maxReplicaCount: 12 })], topics)).toEqual([]);
+    expect(kafkaReplicaProblems([kafkaScaledObject(trigger, { maxReplicaCount: 13 })], topics)).toEqual([
+      'ScaledObject/metrics-storage trigger kafka: maxReplicaCount 13 is above the 12 partitions of metrics-raw (infra/provision/topology.json); the extra replicas would sit idle',
+    ]);
+    expect(kafkaReplicaProblems([kafkaScaledObject({ ...trigger, topic: 'alerts' }, { maxReplicaCount: 4 })], topics)).toEqual([
+      expect.stringContaining('maxReplicaCount 4 is above the 3 partitions of alerts'),
+    ]);
+  });
+
+  it('names an unstated maximum, idle consumers allowed (or left to the default) and a topic topology.json does not create', () => {
+    expect(kafkaReplicaProblems([kafkaScaledObject(trigger, { maxReplicaCount: undefined })], topics)).toEqual([
+      expect.stringContaining('no maxReplicaCount (KEDA would allow 100)'),
+    ]);
+    expect(kafkaReplicaProblems([kafkaScaledObject({ ...trigger, allowIdleConsumers: 'true' })], topics)).toEqual([
+      expect.stringContaining("has allowIdleConsumers true; state 'false'"),
+    ]);
+    const { allowIdleConsumers: _unset, ...implicit } = trigger;
+    expect(kafkaReplicaProblems([kafkaScaledObject(implicit)], topics)).toEqual([
+      expect.stringContaining('has allowIdleConsumers (unset)'),
+    ]);
+    expect(kafkaReplicaProblems([kafkaScaledObject({ ...trigger, topic: 'nope' })], topics)).toEqual([
+      expect.stringContaining('watches topic nope, whose partitions infra/provision/topology.json does not state'),
+    ]);
+  });
+
+  it('reads the real topology by default and ignores other triggers', () => {
+    expect(kafkaReplicaProblems([kafkaScaledObject(trigger, { maxReplicaCount: 12 })])).toEqual([]);
+    expect(kafkaReplicaProblems([scaledObject(onAwsTrigger())])).toEqual([]);
   });
 });
 

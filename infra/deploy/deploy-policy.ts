@@ -1,6 +1,14 @@
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
-import { CREDENTIALS_UNUSED, DEFAULT_SHUTDOWN_TIMEOUT_MS, SECRET_NAME, appEnvFor } from './deploy-contract';
+import {
+  CREDENTIALS_UNUSED,
+  DEFAULT_SHUTDOWN_TIMEOUT_MS,
+  KAFKA_SCALED_APPS,
+  type ProvisionedTopic,
+  SECRET_NAME,
+  appEnvFor,
+  provisionedTopics,
+} from './deploy-contract';
 import { type KubeObject, describeObject } from './deploy-tools';
 
 /**
@@ -433,6 +441,101 @@ export interface ScaledObjectOptions {
    * queue they consume: the aws-sqs-queue trigger must watch that queue.
    */
   readonly queueEnv: Readonly<Record<string, string>>;
+  /**
+   * Apps scaled on consumer-group lag, and the variables naming their group
+   * and topic: a `kafka` trigger must watch that group on that topic.
+   * Default: KAFKA_SCALED_APPS.
+   */
+  readonly kafkaConsumers?: Readonly<Record<string, { readonly groupEnv: string; readonly topicEnv: string }>>;
+  /** The Kafka topics that exist, with their partitions. Default: infra/provision/topology.json. */
+  readonly topics?: readonly ProvisionedTopic[];
+}
+
+/**
+ * Why `endpoint` (host:port) is not the target's `ours` as seen from KEDA's
+ * own namespace, or undefined: a short name (`kafka`, `elasticmq`) resolves in
+ * the app's namespace only, so KEDA must use `<name>.<namespace>[.svc...]`.
+ */
+function sameServerFromKeda(ours: { hostname: string; port: string }, theirs: { hostname: string; port: string }, namespace?: string) {
+  const hostOk = ours.hostname.includes('.')
+    ? theirs.hostname === ours.hostname
+    : namespace !== undefined &&
+      (theirs.hostname === `${ours.hostname}.${namespace}` || theirs.hostname.startsWith(`${ours.hostname}.${namespace}.svc`));
+  return hostOk && theirs.port === ours.port;
+}
+
+/** `host:port` -> its parts; undefined when it is not one. */
+function hostAndPort(text: string): { hostname: string; port: string } | undefined {
+  const match = /^([^\s:,/]+):(\d{1,5})$/.exec(text.trim());
+  return match?.[1] && match[2] ? { hostname: match[1], port: match[2] } : undefined;
+}
+
+/**
+ * A `kafka` trigger: a positive integer lagThreshold; the group and topic its
+ * target joins and reads (KAFKA_SCALED_APPS); a topic provisioning creates;
+ * and the target's KAFKA_BROKERS as KEDA's namespace resolves them. (The
+ * replica cap against the partitions: kafkaReplicaProblems.)
+ */
+function kafkaTriggerProblems(
+  at: string,
+  metadata: Record<string, string>,
+  context: {
+    readonly app: string | undefined;
+    readonly env: Map<string, string | undefined>;
+    readonly namespace: string | undefined;
+    readonly consumers: Readonly<Record<string, { readonly groupEnv: string; readonly topicEnv: string }>>;
+    readonly topics: readonly ProvisionedTopic[];
+  },
+): string[] {
+  const problems: string[] = [];
+  for (const [key, value] of Object.entries(metadata)) {
+    if (typeof value !== 'string') problems.push(`${at} metadata ${key} is not a string (quote it)`);
+  }
+  if (!nonNegativeInteger(metadata['lagThreshold']) || metadata['lagThreshold'] === '0') {
+    problems.push(`${at} has lagThreshold ${metadata['lagThreshold'] ?? '(unset)'}; state the lag per replica as a positive integer`);
+  }
+  const { app, env } = context;
+  const wanted = app === undefined ? undefined : context.consumers[app];
+  if (wanted === undefined) {
+    problems.push(
+      `${at} scales ${app ?? 'a workload without an app image'}, which is not in KAFKA_SCALED_APPS (infra/deploy/deploy-contract.ts)`,
+    );
+  } else {
+    if (metadata['consumerGroup'] !== env.get(wanted.groupEnv)) {
+      problems.push(
+        `${at} watches group ${metadata['consumerGroup'] ?? '(unset)'} but ${app} joins ${wanted.groupEnv}=${env.get(wanted.groupEnv) ?? '(unset)'}`,
+      );
+    }
+    if (metadata['topic'] !== env.get(wanted.topicEnv)) {
+      problems.push(
+        `${at} watches topic ${metadata['topic'] ?? '(unset)'} but ${app} reads ${wanted.topicEnv}=${env.get(wanted.topicEnv) ?? '(unset)'}`,
+      );
+    }
+  }
+  if (metadata['topic'] === undefined) problems.push(`${at} has no topic (KEDA would count every topic of the group)`);
+  else if (!context.topics.some(({ name }) => name === metadata['topic'])) {
+    problems.push(`${at} watches topic ${metadata['topic']}, which infra/provision/topology.json does not create`);
+  }
+
+  const brokers = env.get('KAFKA_BROKERS');
+  const servers = metadata['bootstrapServers'];
+  if (servers === undefined) problems.push(`${at} has no bootstrapServers`);
+  else if (brokers !== undefined) {
+    const ours = brokers.split(',').map(hostAndPort);
+    const theirs = servers.split(',').map(hostAndPort);
+    const agree =
+      ours.length === theirs.length &&
+      ours.every((broker, index) => {
+        const their = theirs[index];
+        return broker !== undefined && their !== undefined && sameServerFromKeda(broker, their, context.namespace);
+      });
+    if (!agree) {
+      problems.push(
+        `${at} bootstrapServers ${servers} are not the target's KAFKA_BROKERS ${brokers} as seen from KEDA's namespace (a short name needs .${context.namespace ?? '<namespace>'}.svc.cluster.local)`,
+      );
+    }
+  }
+  return problems;
 }
 
 /**
@@ -442,7 +545,9 @@ export interface ScaledObjectOptions {
  * the target's queue variable, in the target's AWS_REGION; a numeric
  * queueLength (KEDA falls back to 5 on anything else); and, when the target
  * talks to an SQS endpoint other than AWS's (ElasticMQ), an `awsEndpoint` for
- * the same server that resolves from KEDA's own namespace.
+ * the same server that resolves from KEDA's own namespace. A `kafka` trigger
+ * watches the group and topic its target consumes, on the target's brokers,
+ * with no more replicas than the topic has partitions (kafkaTriggerProblems).
  */
 export function scaledObjectProblems(objects: readonly KubeObject[], options: ScaledObjectOptions): string[] {
   const problems: string[] = [];
@@ -465,6 +570,18 @@ export function scaledObjectProblems(objects: readonly KubeObject[], options: Sc
     const app = appOfImage(container?.image ?? '');
 
     for (const trigger of spec.triggers ?? []) {
+      if (trigger.type === 'kafka') {
+        problems.push(
+          ...kafkaTriggerProblems(`${where} trigger kafka`, trigger.metadata ?? {}, {
+            app,
+            env,
+            namespace: object.metadata?.namespace,
+            consumers: options.kafkaConsumers ?? KAFKA_SCALED_APPS,
+            topics: options.topics ?? provisionedTopics(),
+          }),
+        );
+        continue;
+      }
       if (trigger.type !== 'aws-sqs-queue') continue;
       const at = `${where} trigger aws-sqs-queue`;
       const metadata = trigger.metadata ?? {};
@@ -519,6 +636,44 @@ export function scaledObjectProblems(objects: readonly KubeObject[], options: Sc
       if (!hostOk || theirs.port !== ours.port || theirs.protocol !== ours.protocol) {
         problems.push(
           `${at} awsEndpoint ${awsEndpoint} is not the target's SQS_ENDPOINT ${sqsEndpoint} as seen from KEDA's namespace (${ours.protocol}//${ours.hostname}.${namespace ?? '<namespace>'}.svc.cluster.local${ours.port ? `:${ours.port}` : ''})`,
+        );
+      }
+    }
+  }
+  return problems;
+}
+
+/**
+ * Never more consumers than partitions: a ScaledObject with a `kafka` trigger
+ * states `allowIdleConsumers: 'false'` and a maxReplicaCount no higher than
+ * the partitions of the trigger's topic as provisioning creates it
+ * (infra/provision/topology.json). A group member beyond the partition count
+ * gets no partition and sits idle, and KEDA would allow 100 replicas unstated.
+ */
+export function kafkaReplicaProblems(objects: readonly KubeObject[], topics: readonly ProvisionedTopic[] = provisionedTopics()): string[] {
+  const problems: string[] = [];
+  for (const object of objects.filter((o) => o.kind === 'ScaledObject')) {
+    const spec = (object['spec'] ?? {}) as ScaledObjectSpec;
+    for (const trigger of (spec.triggers ?? []).filter((t) => t.type === 'kafka')) {
+      const at = `${describeObject(object)} trigger kafka`;
+      const metadata = trigger.metadata ?? {};
+      if (metadata['allowIdleConsumers'] !== 'false') {
+        problems.push(
+          `${at} has allowIdleConsumers ${metadata['allowIdleConsumers'] ?? '(unset)'}; state 'false': a replica beyond the partition count gets no partition`,
+        );
+      }
+      const topic = topics.find(({ name }) => name === metadata['topic']);
+      if (!topic) {
+        problems.push(
+          `${at} watches topic ${metadata['topic'] ?? '(unset)'}, whose partitions infra/provision/topology.json does not state`,
+        );
+      } else if (spec.maxReplicaCount === undefined) {
+        problems.push(
+          `${at}: no maxReplicaCount (KEDA would allow 100); state at most the ${topic.partitions} partitions of ${topic.name}`,
+        );
+      } else if (spec.maxReplicaCount > topic.partitions) {
+        problems.push(
+          `${at}: maxReplicaCount ${spec.maxReplicaCount} is above the ${topic.partitions} partitions of ${topic.name} (infra/provision/topology.json); the extra replicas would sit idle`,
         );
       }
     }

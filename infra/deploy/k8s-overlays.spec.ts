@@ -1,11 +1,14 @@
 import { readFileSync, readdirSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import {
+  KAFKA_SCALED_APPS,
   ONE_SHOT_APPS,
   QUEUE_SCALED_APPS,
   SECRET_NAME,
   WRITABLE_ROOT_CONTAINERS,
   deployableApps,
   provisionedQueues,
+  provisionedTopics,
   readEnvFile,
   repoPath,
   requiredAppEnv,
@@ -17,6 +20,7 @@ import {
   containerProblems,
   credentialLeakProblems,
   isAppImage,
+  kafkaReplicaProblems,
   labelProblems,
   podTemplateOf,
   probeProblems,
@@ -91,8 +95,65 @@ describe.each(['k8s/base', ...OVERLAYS])('%s', (dir) => {
     expect(appEnvProblems(render(dir), requiredAppEnv)).toEqual([]);
   });
 
-  it('points KEDA ScaledObjects at the queue, region and server their target consumes, with a stated maxReplicaCount', () => {
-    expect(scaledObjectProblems(render(dir), { queueEnv: QUEUE_SCALED_APPS })).toEqual([]);
+  it('points KEDA ScaledObjects at the queue or consumer group, region and server their target consumes, with a stated maxReplicaCount', () => {
+    expect(
+      scaledObjectProblems(render(dir), { queueEnv: QUEUE_SCALED_APPS, kafkaConsumers: KAFKA_SCALED_APPS, topics: provisionedTopics() }),
+    ).toEqual([]);
+  });
+
+  it('never scales a Kafka consumer above the partitions of its topic (maxReplicaCount <= infra/provision/topology.json, allowIdleConsumers false)', () => {
+    expect(kafkaReplicaProblems(render(dir), provisionedTopics())).toEqual([]);
+  });
+
+  it('mounts the alerter its rules: ALERT_RULES_FILE is a key of a mounted ConfigMap identical to infra/alerting/rules.json', () => {
+    const rules = readFileSync(repoPath('infra/alerting/rules.json'), 'utf8');
+    const containers = appContainers(render(dir)).filter(({ container }) => containerEnv(render(dir), container).has('ALERT_RULES_FILE'));
+    expect(containers.length).toBeGreaterThan(0);
+    const problems = containers.flatMap(({ object, container }) => {
+      const where = `${describeObject(object)} container "${container.name}"`;
+      const file = containerEnv(render(dir), container).get('ALERT_RULES_FILE') ?? '';
+      const mount = (container.volumeMounts ?? []).find((m) => m.mountPath === dirname(file));
+      const volume = podTemplateOf(object)?.spec.volumes?.find((v) => v.name === mount?.name);
+      const configMap = render(dir).find((o) => o.kind === 'ConfigMap' && o.metadata?.name === volume?.configMap?.name);
+      if (!mount || !configMap) return [`${where} reads ALERT_RULES_FILE=${file} but mounts no ConfigMap at ${dirname(file)}`];
+      if (mount.readOnly !== true) return [`${where} mounts its rules writable`];
+      const data = (configMap['data'] as Record<string, string> | undefined)?.[basename(file)];
+      return data === rules
+        ? []
+        : [
+            `${describeObject(configMap)} key ${basename(file)} differs from infra/alerting/rules.json: cp infra/alerting/rules.json k8s/base/alerting/rules.json`,
+          ];
+    });
+    expect(problems).toEqual([]);
+  });
+
+  it("gives metrics-alerter's notifier the issuer and audience notification-api accepts, and its URL", () => {
+    const env = (app: string) => {
+      const found = appContainers(render(dir)).find(({ container }) => appOfImage(container.image ?? '') === app);
+      return found ? containerEnv(render(dir), found.container) : new Map<string, string | undefined>();
+    };
+    const alerter = env('metrics-alerter');
+    const api = env('notification-api');
+    expect({ issuer: alerter.get('AUTH_JWT_ISSUER'), audience: alerter.get('AUTH_JWT_AUDIENCE') }).toEqual({
+      issuer: api.get('AUTH_JWT_ISSUER'),
+      audience: api.get('AUTH_JWT_AUDIENCE'),
+    });
+    const service = render(dir).find((o) => o.kind === 'Service' && o.metadata?.name === 'notification-api');
+    const port = (service?.['spec'] as { ports?: { port: number }[] } | undefined)?.ports?.[0]?.port;
+    expect(alerter.get('NOTIFICATION_API_URL')).toBe(`http://notification-api:${port}`);
+  });
+
+  it("watches the lag of every autoscaled consumer group in stream-ops's LAG_GROUPS", () => {
+    const stream = appContainers(render(dir)).find(({ container }) => appOfImage(container.image ?? '') === 'stream-ops');
+    const watched = new Set((stream ? (containerEnv(render(dir), stream.container).get('LAG_GROUPS') ?? '') : '').split(','));
+    const problems = appContainers(render(dir)).flatMap(({ object, container }) => {
+      const consumer = KAFKA_SCALED_APPS[appOfImage(container.image ?? '') ?? ''];
+      if (!consumer) return [];
+      const env = containerEnv(render(dir), container);
+      const pair = `${env.get(consumer.groupEnv)}:${env.get(consumer.topicEnv)}`;
+      return watched.has(pair) ? [] : [`stream-ops LAG_GROUPS does not watch ${pair} (${describeObject(object)})`];
+    });
+    expect(problems).toEqual([]);
   });
 
   it('gives the notification apps one queue, the DLQ provisioning makes for it, and its redrive count', () => {
@@ -269,6 +330,46 @@ describe('k8s/overlays/production', () => {
     expect(named('PodDisruptionBudget', 'notification-worker')).toBeDefined();
   });
 
+  it('keeps metrics-ingest available through node drains: an autoscaler from 2 replicas and a disruption budget', () => {
+    expect(specOf(named('HorizontalPodAutoscaler', 'metrics-ingest'))['minReplicas']).toBeGreaterThanOrEqual(2);
+    expect(named('PodDisruptionBudget', 'metrics-ingest')).toBeDefined();
+  });
+
+  it.each(Object.keys(KAFKA_SCALED_APPS))(
+    'scales %s on its consumer group lag with KEDA (1 to at most the partitions), with a disruption budget and no HPA of its own',
+    (app) => {
+      const spec = specOf(named('ScaledObject', app)) as {
+        scaleTargetRef?: { kind?: string; name?: string };
+        minReplicaCount?: number;
+        maxReplicaCount?: number;
+        triggers?: { type?: string; metadata?: Record<string, string> }[];
+      };
+      expect(spec.scaleTargetRef).toEqual(expect.objectContaining({ name: app }));
+      expect(spec.minReplicaCount).toBeGreaterThanOrEqual(1);
+      expect(spec.triggers?.map((trigger) => trigger.type)).toEqual(['kafka']);
+      const topic = provisionedTopics().find(({ name }) => name === spec.triggers?.[0]?.metadata?.['topic']);
+      expect(spec.maxReplicaCount).toBeLessThanOrEqual(topic?.partitions ?? 0);
+      const hpas = production().filter(
+        (object) =>
+          object.kind === 'HorizontalPodAutoscaler' && (specOf(object)['scaleTargetRef'] as { name?: string } | undefined)?.name === app,
+      );
+      expect(hpas.map(describeObject)).toEqual([]);
+      expect(named('PodDisruptionBudget', app)).toBeDefined();
+    },
+  );
+
+  it('runs exactly one stream-ops (one series of lag gauges, one owner of a replay), not autoscaled', () => {
+    const deployment = named('Deployment', 'stream-ops');
+    expect(specOf(deployment)['replicas']).toBe(1);
+    expect((specOf(deployment)['strategy'] as { type?: string } | undefined)?.type).toBe('Recreate');
+    const scalers = production().filter(
+      (object) =>
+        (object.kind === 'HorizontalPodAutoscaler' || object.kind === 'ScaledObject') &&
+        (specOf(object)['scaleTargetRef'] as { name?: string } | undefined)?.name === 'stream-ops',
+    );
+    expect(scalers.map(describeObject)).toEqual([]);
+  });
+
   it('runs exactly one notification-dlq-monitor, not autoscaled', () => {
     const deployment = named('Deployment', 'notification-dlq-monitor');
     expect(specOf(deployment)['replicas']).toBe(1);
@@ -312,14 +413,24 @@ describe('k8s/overlays/local', () => {
   });
 
   it('holds every key of the Secret, the optional AWS keys included', () => {
-    expect(Object.keys(secrets()).sort()).toEqual([
-      'AUTH_JWT_PUBLIC_KEYS',
-      'AWS_ACCESS_KEY_ID',
-      'AWS_SECRET_ACCESS_KEY',
-      'DATABASE_URL',
-      'POSTGRES_PASSWORD',
-      'REDIS_URL',
-    ]);
+    expect(Object.keys(secrets()).sort()).toEqual(
+      [
+        'AUTH_JWT_PUBLIC_KEYS',
+        'AWS_ACCESS_KEY_ID',
+        'AWS_SECRET_ACCESS_KEY',
+        'ALERT_NOTIFIER_SIGNING_KEY',
+        'DATABASE_URL',
+        'POSTGRES_PASSWORD',
+        'REDIS_URL',
+      ].sort(),
+    );
+  });
+
+  it("signs the alerter's notifications with the local-only private key of infra/compose/local-jwt-signing-key.json", () => {
+    const { $comment: _comment, ...signing } = JSON.parse(
+      readFileSync(repoPath('infra/compose/local-jwt-signing-key.json'), 'utf8'),
+    ) as Record<string, string>;
+    expect(JSON.parse(secrets()['ALERT_NOTIFIER_SIGNING_KEY'] ?? '{}')).toEqual(signing);
   });
 
   it('trusts the same local-only JWT key as compose, whose private half infra/compose/local-jwt-signing-key.json holds', () => {
@@ -349,7 +460,7 @@ describe('k8s/overlays/local', () => {
 });
 
 describe('k8s/overlays/local-keda', () => {
-  it('is overlays/local with notification-worker scaled by KEDA on the in-cluster ElasticMQ', () => {
+  it('is overlays/local with notification-worker scaled by KEDA on the in-cluster ElasticMQ, the metrics consumers on Kafka lag', () => {
     const local = render('k8s/overlays/local').map(describeObject).sort();
     const keda = render('k8s/overlays/local-keda');
     expect(
@@ -357,9 +468,31 @@ describe('k8s/overlays/local-keda', () => {
         .map(describeObject)
         .filter((name) => !local.includes(name))
         .sort(),
-    ).toEqual(['ScaledObject/notification-worker', 'TriggerAuthentication/notification-worker-sqs']);
-    const scaledObject = keda.find((object) => object.kind === 'ScaledObject');
+    ).toEqual(
+      [
+        'ScaledObject/notification-worker',
+        'TriggerAuthentication/notification-worker-sqs',
+        ...Object.keys(KAFKA_SCALED_APPS).map((app) => `ScaledObject/${app}`),
+      ].sort(),
+    );
+    const scaledObject = keda.find((object) => object.kind === 'ScaledObject' && object.metadata?.name === 'notification-worker');
     const trigger = (scaledObject?.['spec'] as { triggers?: { metadata?: Record<string, string> }[] } | undefined)?.triggers?.[0];
     expect(trigger?.metadata?.['awsEndpoint']).toMatch(/^http:\/\/elasticmq\./);
+  });
+
+  it("has Kafka advertise the name KEDA's kafka triggers bootstrap with (the scaler follows the advertised address from its own namespace)", () => {
+    const keda = render('k8s/overlays/local-keda');
+    const kafka = keda.find((object) => object.kind === 'StatefulSet' && object.metadata?.name === 'kafka');
+    const advertised = podTemplateOf(kafka as KubeObject)
+      ?.spec.containers.find((c) => c.name === 'kafka')
+      ?.env?.find((variable) => variable.name === 'KAFKA_ADVERTISED_LISTENERS')?.value;
+    const hosts = new Set((advertised ?? '').split(',').map((listener) => listener.replace(/^[A-Z_]+:\/\//, '')));
+    const servers = keda
+      .filter((object) => object.kind === 'ScaledObject')
+      .flatMap((object) => (object['spec'] as { triggers?: { type?: string; metadata?: Record<string, string> }[] }).triggers ?? [])
+      .filter((trigger) => trigger.type === 'kafka')
+      .flatMap((trigger) => (trigger.metadata?.['bootstrapServers'] ?? '').split(','));
+    expect(servers.length).toBeGreaterThan(0);
+    expect(servers.filter((server) => !hosts.has(server))).toEqual([]);
   });
 });

@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'metrics-dashboard',
+  preset: '../../jest.preset.js',
+  coverageDirectory: '../../coverage/apps/metrics-dashboard',
+};

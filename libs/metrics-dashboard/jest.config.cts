@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'metrics-dashboard-lib',
+  preset: '../../jest.preset.js',
+  coverageDirectory: '../../coverage/libs/metrics-dashboard',
+};
