@@ -167,8 +167,8 @@ export class AlerterRunner {
     if (this.fenced.size) this.consumer.resume([{ topic: this.options.topic, partitions: [...this.fenced] }]);
     this.fenced.clear();
     this.options.metrics?.rebalances.inc();
-    // Every partition is restored again from its checkpoint on its first batch
-    // of the new generation; state of partitions that went elsewhere is dropped.
+    // State of partitions that went elsewhere is dropped; the others are
+    // restored again from their checkpoints for the new generation (below).
     for (const partition of [...this.owned.keys()]) {
       if (!this.assigned.has(partition)) this.drop(partition);
     }
@@ -209,7 +209,10 @@ export class AlerterRunner {
       if (!isRunning() || isStale()) break;
       const offset = Number(message.offset);
       if (owned.nextOffset === null || offset >= owned.nextOffset) {
-        if (this.crossesSavepointSlot(owned, message)) await this.savepoint();
+        if (this.crossesSavepointSlot(owned, message)) {
+          await this.savepoint();
+          if (this.owned.get(partition) !== owned) break; // fenced meanwhile: a newer owner has it
+        }
         this.handleRecord(partition, owned, message);
         owned.nextOffset = offset + 1;
         owned.dirty = true;
