@@ -9,25 +9,25 @@ import {
 } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { kafkaSettings } from '@qls/config';
+import { ApiExceptionFilter, BearerAuthGuard, JWT_VERIFIER, createJwtVerifier, jwtSettings } from '@qls/http-api';
 import { createKafka, KafkaPublisher, kafkaTopicsReadiness } from '@qls/kafka';
 import {
   AlertingBackpressure,
   KafkaGroupLagSource,
   MetricsIngestor,
   ProduceBatcher,
+  type ServiceCaller,
   backpressureSettings,
   batcherSettings,
   compressionOf,
   createIngestMetrics,
-  createJwtVerifier,
   ingestLimits,
 } from '@qls/metrics-ingest';
 import { type Logger, MetricsRegistry, ObservabilityModule } from '@qls/observability';
-import { BearerAuthGuard } from './auth/bearer-auth.guard';
 import type { Config } from './config';
-import { IngestExceptionFilter } from './ingest-exception.filter';
+import { countFailedIngest, statusByCode } from './http-errors';
 import { MetricsIngestHttpController } from './metrics.http-controller';
-import { INGESTOR, INGEST_METRICS, JWT_VERIFIER, LOGGER } from './tokens';
+import { INGESTOR, INGEST_METRICS, LOGGER } from './tokens';
 
 export interface AppModuleOptions {
   readonly config: Config;
@@ -107,16 +107,12 @@ export class AppModule {
         { provide: INGEST_METRICS, useValue: metrics },
         { provide: INGESTOR, useValue: ingestor },
         { provide: LIFECYCLE, useValue: clients },
+        // The caller is the service named by the token's subject.
+        { provide: JWT_VERIFIER, useValue: createJwtVerifier(jwtSettings(config), (subject): ServiceCaller => ({ serviceId: subject })) },
         {
-          provide: JWT_VERIFIER,
-          useValue: createJwtVerifier({
-            keys: config.AUTH_JWT_PUBLIC_KEYS,
-            issuer: config.AUTH_JWT_ISSUER,
-            audience: config.AUTH_JWT_AUDIENCE,
-            algorithms: config.AUTH_JWT_ALGORITHMS,
-          }),
+          provide: APP_FILTER,
+          useValue: new ApiExceptionFilter({ logger, statusByCode, onError: (request) => countFailedIngest(metrics, request) }),
         },
-        { provide: APP_FILTER, useValue: new IngestExceptionFilter(logger, metrics) },
         BearerAuthGuard,
         IngestLifecycle,
       ],

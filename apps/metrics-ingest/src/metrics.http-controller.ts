@@ -1,7 +1,7 @@
 import { Body, Controller, HttpCode, Inject, Post, Req, Res, UseGuards } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { BearerAuthGuard, CurrentCaller } from '@qls/http-api';
 import type { IngestMetrics, MetricsIngestor, ServiceCaller } from '@qls/metrics-ingest';
-import { BearerAuthGuard, CurrentCaller } from './auth/bearer-auth.guard';
 import { inRequestSpan } from './request-span';
 import { INGESTOR, INGEST_METRICS } from './tokens';
 

@@ -1,4 +1,3 @@
-export const JWT_VERIFIER = Symbol('JWT_VERIFIER');
 export const INGESTOR = Symbol('INGESTOR');
 export const INGEST_METRICS = Symbol('INGEST_METRICS');
 export const LOGGER = Symbol('LOGGER');

@@ -1,3 +1,4 @@
+import type { FailedRequest } from '@qls/http-api';
 import type { Counter, MetricsRegistry } from '@qls/observability';
 
 /** The API's operations, as the `operation` label. */
@@ -35,4 +36,10 @@ export function operationOf(method: string | undefined, url: string | undefined)
   if (method === 'POST' && /^\/notifications\/?$/.test(path)) return 'create';
   if (method === 'GET' && /^\/notifications\/[^/]+\/?$/.test(path)) return 'get';
   return undefined;
+}
+
+/** Counts a request of one of the operations answered with an error, by its outcome (the exception filter's `onError`). */
+export function countFailedRequest(metrics: ApiMetrics, { method, url, outcome }: FailedRequest): void {
+  const operation = operationOf(method, url);
+  if (operation !== undefined) metrics.requests.inc({ operation, outcome });
 }

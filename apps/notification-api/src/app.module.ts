@@ -2,16 +2,15 @@ import { type DynamicModule, Inject, Injectable, Module, type OnApplicationShutd
 import { APP_FILTER } from '@nestjs/core';
 import { Redis } from 'ioredis';
 import { Pool } from 'pg';
-import { type CreateNotificationOptions, RedisTokenBucket } from '@qls/notification-intake';
+import { ApiExceptionFilter, BearerAuthGuard, JWT_VERIFIER, createJwtVerifier, jwtSettings } from '@qls/http-api';
+import { type Caller, type CreateNotificationOptions, RedisTokenBucket } from '@qls/notification-intake';
 import { type Logger, MetricsRegistry, ObservabilityModule, postgresReadiness } from '@qls/observability';
-import { ApiExceptionFilter } from './api-exception.filter';
-import { createApiMetrics } from './api.metrics';
-import { BearerAuthGuard } from './auth/bearer-auth.guard';
-import { createJwtVerifier } from './auth/jwt.verifier';
+import { countFailedRequest, createApiMetrics } from './api.metrics';
 import type { Config } from './config';
+import { statusByCode } from './http-errors';
 import { NotificationsHttpController } from './notifications.http-controller';
 import { RateLimitGuard } from './rate-limit.guard';
-import { API_METRICS, INTAKE_OPTIONS, JWT_VERIFIER, LOGGER, PG_POOL, RATE_LIMITER, REDIS } from './tokens';
+import { API_METRICS, INTAKE_OPTIONS, LOGGER, PG_POOL, RATE_LIMITER, REDIS } from './tokens';
 
 export interface AppModuleOptions {
   readonly config: Config;
@@ -71,15 +70,8 @@ export class AppModule {
         { provide: LOGGER, useValue: logger },
         { provide: API_METRICS, useValue: metrics },
         { provide: INTAKE_OPTIONS, useValue: intake },
-        {
-          provide: JWT_VERIFIER,
-          useValue: createJwtVerifier({
-            keys: config.AUTH_JWT_PUBLIC_KEYS,
-            issuer: config.AUTH_JWT_ISSUER,
-            audience: config.AUTH_JWT_AUDIENCE,
-            algorithms: config.AUTH_JWT_ALGORITHMS,
-          }),
-        },
+        // The caller is the user named by the token's subject.
+        { provide: JWT_VERIFIER, useValue: createJwtVerifier(jwtSettings(config), (subject): Caller => ({ userId: subject })) },
         {
           provide: RATE_LIMITER,
           useValue: new RedisTokenBucket(redis, {
@@ -88,7 +80,10 @@ export class AppModule {
             keyPrefix: `${service}:ratelimit`,
           }),
         },
-        { provide: APP_FILTER, useValue: new ApiExceptionFilter(logger, metrics) },
+        {
+          provide: APP_FILTER,
+          useValue: new ApiExceptionFilter({ logger, statusByCode, onError: (request) => countFailedRequest(metrics, request) }),
+        },
         BearerAuthGuard,
         RateLimitGuard,
         ClientsLifecycle,

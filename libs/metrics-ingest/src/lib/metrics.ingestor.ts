@@ -1,10 +1,14 @@
 import { encodeMetricPoint } from '@qls/metrics-contracts';
 import { type OutboundMessage, injectTraceContext } from '@qls/messaging';
-import type { ServiceCaller } from './auth/jwt.verifier';
 import { type BackpressureDecision, samplePoints } from './backpressure';
 import { IngestThrottledError } from './ingest.errors';
 import type { IngestMetrics } from './ingest.metrics';
 import { type IngestLimits, assertOwnPoints, parseIngestRequest } from './ingest.request';
+
+/** The authenticated caller of the ingest: a service, named by its bearer token's subject. */
+export interface ServiceCaller {
+  readonly serviceId: string;
+}
 
 /** Where accepted records go: a {@link ProduceBatcher} in the app. Resolves when they were acknowledged. */
 export interface RecordSink {

@@ -9,6 +9,7 @@ export type JwtAlgorithm = (typeof jwtAlgorithms)[number];
 /**
  * The request carries no valid bearer token; `reason` says why (safe to show
  * the caller). `tokenGiven` is false when there was no bearer token at all.
+ * Answered 401 with `WWW-Authenticate` (see toHttpError).
  */
 export class AuthenticationError extends PermanentError {
   constructor(
@@ -31,25 +32,19 @@ export interface JwtVerifierOptions {
   readonly clockToleranceSeconds?: number;
 }
 
-/** The authenticated caller of the ingest: a service, named by the token's `sub`. */
-export interface ServiceCaller {
-  readonly serviceId: string;
-}
-
-export type JwtVerifier = (token: string) => Promise<ServiceCaller>;
+/** Verifies a bearer token and answers the caller it names (`C`: the app's caller type). */
+export type JwtVerifier<C> = (token: string) => Promise<C>;
 
 /**
  * Verifies a compact JWS token: signature by one of `keys` (by `kid` when the
  * token names one, else every key of the right type is tried), an allowed
  * algorithm, `iss`, `aud`, `exp` (required) and `nbf`. The caller is the
- * service named by the `sub` claim (required).
- *
- * The same verification as notification-api's (apps/notification-api/src/auth),
- * with the subject read as a service id; see the report about sharing it.
+ * `sub` claim (required), which `callerOf` turns into the app's caller
+ * (`{ userId }`, `{ serviceId }`...).
  *
  * @throws AuthenticationError with the reason (expired, wrong audience, bad signature...)
  */
-export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
+export function createJwtVerifier<C>(options: JwtVerifierOptions, callerOf: (subject: string) => C): JwtVerifier<C> {
   const keySet = createLocalJWKSet(options.keys);
   const verifyOptions = {
     issuer: options.issuer,
@@ -61,7 +56,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
   return async (token) => {
     try {
       const { payload } = await jwtVerify(token, keySet, verifyOptions);
-      return { serviceId: payload.sub as string };
+      return callerOf(payload.sub as string);
     } catch (error) {
       throw new AuthenticationError(reasonOf(error));
     }

@@ -3,12 +3,18 @@ import { type CryptoKey, SignJWT, exportJWK, exportSPKI, generateKeyPair } from 
 import { AuthenticationError, type JwtVerifier, createJwtVerifier, parsePublicKeys } from './jwt.verifier';
 
 const issuer = 'https://auth.test';
-const audience = 'notification-api';
+const audience = 'some-api';
 
 interface KeyPair {
   readonly publicKey: CryptoKey;
   readonly privateKey: CryptoKey;
 }
+
+/** The caller as a test app names it. */
+interface Caller {
+  readonly userId: string;
+}
+const callerOf = (subject: string): Caller => ({ userId: subject });
 
 function sign(privateKey: CryptoKey, claims: Record<string, unknown> = {}, header: Record<string, string> = {}): Promise<string> {
   const jwt = new SignJWT(claims).setProtectedHeader({ alg: 'RS256', ...header }).setIssuedAt();
@@ -19,7 +25,7 @@ function sign(privateKey: CryptoKey, claims: Record<string, unknown> = {}, heade
   return jwt.sign(privateKey);
 }
 
-async function reasonOf(verify: JwtVerifier, token: string): Promise<string> {
+async function reasonOf(verify: JwtVerifier<unknown>, token: string): Promise<string> {
   try {
     await verify(token);
   } catch (error) {
@@ -31,15 +37,34 @@ async function reasonOf(verify: JwtVerifier, token: string): Promise<string> {
 
 describe('createJwtVerifier', () => {
   let keys: KeyPair;
-  let verify: JwtVerifier;
+  let verify: JwtVerifier<Caller>;
 
   beforeAll(async () => {
     keys = await generateKeyPair('RS256', { extractable: true });
-    verify = createJwtVerifier({ keys: parsePublicKeys(await exportSPKI(keys.publicKey)), issuer, audience, algorithms: ['RS256'] });
+    verify = createJwtVerifier(
+      { keys: parsePublicKeys(await exportSPKI(keys.publicKey)), issuer, audience, algorithms: ['RS256'] },
+      callerOf,
+    );
   });
 
   it('returns the caller named by the sub claim', async () => {
     expect(await verify(await sign(keys.privateKey, { sub: 'user-42' }))).toEqual({ userId: 'user-42' });
+  });
+
+  it('names the caller as the app does (a service in sub, a single ES256 JWK)', async () => {
+    const es = await generateKeyPair('ES256', { extractable: true });
+    const verifyService = createJwtVerifier(
+      { keys: parsePublicKeys(JSON.stringify(await exportJWK(es.publicKey))), issuer, audience, algorithms: ['ES256'] },
+      (subject) => ({ serviceId: subject }),
+    );
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: 'ES256' })
+      .setSubject('checkout')
+      .setIssuer(issuer)
+      .setAudience(audience)
+      .setExpirationTime('5m')
+      .sign(es.privateKey);
+    expect(await verifyService(token)).toEqual({ serviceId: 'checkout' });
   });
 
   it('refuses an expired token, beyond the clock tolerance', async () => {
@@ -85,7 +110,7 @@ describe('createJwtVerifier', () => {
         { ...(await exportJWK(second.publicKey)), kid: 'ec-1' },
       ],
     });
-    const verifyJwks = createJwtVerifier({ keys: parsePublicKeys(jwks), issuer, audience, algorithms: ['RS256', 'ES256'] });
+    const verifyJwks = createJwtVerifier({ keys: parsePublicKeys(jwks), issuer, audience, algorithms: ['RS256', 'ES256'] }, callerOf);
 
     expect(await verifyJwks(await sign(keys.privateKey, {}, { kid: 'rsa-1' }))).toEqual({ userId: 'user-1' });
     const ecToken = await new SignJWT({})

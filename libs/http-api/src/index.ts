@@ -1,0 +1,11 @@
+export { authEnv, jwtSettings } from './lib/auth/auth.env';
+export { BearerAuthGuard, CurrentCaller, JWT_VERIFIER } from './lib/auth/bearer-auth.guard';
+export type { AuthenticatedRequest } from './lib/auth/bearer-auth.guard';
+export { AuthenticationError, createJwtVerifier, jwtAlgorithms, parsePublicKeys } from './lib/auth/jwt.verifier';
+export type { JwtAlgorithm, JwtVerifier, JwtVerifierOptions } from './lib/auth/jwt.verifier';
+export { ApiExceptionFilter } from './lib/api-exception.filter';
+export type { ApiExceptionFilterOptions, FailedRequest } from './lib/api-exception.filter';
+export { toHttpError } from './lib/http-errors';
+export type { ErrorBody, HttpError, StatusByCode } from './lib/http-errors';
+export { bodyLimitEnv, createJsonHttpApp } from './lib/json-http-app';
+export type { JsonHttpAppOptions } from './lib/json-http-app';

@@ -1,0 +1,78 @@
+import { BadRequestException, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
+import { PermanentError, RetriableError } from '@qls/messaging';
+import { AuthenticationError } from './auth/jwt.verifier';
+import { toHttpError } from './http-errors';
+
+/** An app's own errors, as an app's lib would define them. */
+class ThingValidationError extends PermanentError {
+  readonly field = 'name';
+
+  constructor() {
+    super('THING.VALIDATION_FAILED', 'name: expected a string');
+  }
+}
+
+class ThingRateLimitedError extends RetriableError {
+  constructor(readonly retryAfterSeconds: number) {
+    super('THING.RATE_LIMITED', `rate limit exceeded: retry after ${retryAfterSeconds} s`);
+  }
+}
+
+const statusByCode = { 'THING.VALIDATION_FAILED': 400, 'THING.NOT_FOUND': 404, 'THING.RATE_LIMITED': 429 };
+
+describe('toHttpError', () => {
+  it.each([
+    [new ThingValidationError(), 400, 'name'],
+    [new PermanentError('THING.NOT_FOUND', 'thing t-1 not found'), 404, undefined],
+    [new ThingRateLimitedError(3), 429, undefined],
+    [new AuthenticationError('token expired'), 401, undefined],
+  ])("answers %p with the status of its code (the app's, or 401), its code, message and field", (error, status, field) => {
+    const mapped = toHttpError(error, statusByCode);
+    expect(mapped?.status).toBe(status);
+    expect(mapped?.body).toEqual({ error: { code: error.code, message: error.message, ...(field ? { field } : {}) } });
+  });
+
+  it('tells a rate-limited caller when to retry, and an unauthenticated one why (RFC 6750)', () => {
+    expect(toHttpError(new ThingRateLimitedError(7), statusByCode)?.headers).toEqual({ 'Retry-After': '7' });
+    expect(toHttpError(new AuthenticationError('invalid token: unexpected "aud" claim value'), statusByCode)?.headers).toEqual({
+      'WWW-Authenticate': `Bearer error="invalid_token", error_description="invalid token: unexpected 'aud' claim value"`,
+    });
+    expect(toHttpError(new AuthenticationError('missing bearer token', false), {})?.headers).toEqual({ 'WWW-Authenticate': 'Bearer' });
+  });
+
+  it("answers body-parser's size and syntax errors as 413 and 400", () => {
+    const tooLarge = Object.assign(new Error('request entity too large'), {
+      type: 'entity.too.large',
+      status: 413,
+      expose: true,
+      limit: 2048,
+    });
+    expect(toHttpError(tooLarge, statusByCode)).toMatchObject({
+      status: 413,
+      body: { error: { code: 'REQUEST.TOO_LARGE', message: expect.stringContaining('2048') } },
+    });
+    expect(toHttpError(new BadRequestException('Unexpected token'), statusByCode)).toMatchObject({
+      status: 400,
+      body: { error: { code: 'REQUEST.MALFORMED_JSON' } },
+    });
+  });
+
+  it('hides the cause of unknown and server-side errors: 500, or 503 with Retry-After when retriable', () => {
+    expect(toHttpError(new Error('connection to 10.0.0.5 refused'), statusByCode)).toEqual({
+      status: 500,
+      headers: {},
+      body: { error: { code: 'INTERNAL', message: 'internal error' } },
+    });
+    expect(toHttpError(new RetriableError('DB.UNAVAILABLE', 'pool exhausted'), statusByCode)).toEqual({
+      status: 503,
+      headers: { 'Retry-After': '1' },
+      body: { error: { code: 'DB.UNAVAILABLE', message: 'temporarily unavailable, retry' } },
+    });
+    expect(toHttpError(new PermanentError('SOMETHING.ELSE', 'secret detail'), statusByCode)?.body.error.message).toBe('internal error');
+  });
+
+  it("leaves Nest's own HTTP exceptions (unknown route, readiness) to Nest", () => {
+    expect(toHttpError(new NotFoundException(), statusByCode)).toBeUndefined();
+    expect(toHttpError(new ServiceUnavailableException({ status: 'unavailable' }), statusByCode)).toBeUndefined();
+  });
+});
