@@ -68,7 +68,9 @@ ensureTools();
 if (run('project graph', 'npx', ['nx', 'show', 'projects', '--json'], { NX_DAEMON: 'false' })) {
   // Type-aware rules keep a TypeScript program per project in memory: ~5 GB for
   // the whole repository, more than Node's default heap.
-  run('lint', 'npx', ['eslint', '.', '--max-warnings=0'], { NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --max-old-space-size=8192` });
+  run('lint', 'npx', ['eslint', '.', '--max-warnings=0'], {
+    NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --max-old-space-size=8192`,
+  });
 }
 run('format', 'npx', ['prettier', '--check', '.', '--log-level=warn']);
 run('typecheck', 'npx', ['tsc', '-p', 'tsconfig.json']);
