@@ -90,3 +90,27 @@ CMD ["node", "dist/apps/metrics-dashboard/main.js"]
 FROM runtime AS stream-ops
 COPY --from=build /repo/dist/apps/stream-ops ./dist/apps/stream-ops
 CMD ["node", "dist/apps/stream-ops/main.js"]
+
+# ------------------------------------------------------- the feed system
+
+FROM runtime AS feed-api
+COPY --from=build /repo/dist/apps/feed-api ./dist/apps/feed-api
+CMD ["node", "dist/apps/feed-api/main.js"]
+
+# dist/apps/feed-fanout holds main.js (the `fan-out` consumer) and the feed
+# rebuild command beside it: `node dist/apps/feed-fanout/rebuild-cli.js --all`
+# in the container rebuilds the Redis feeds from Postgres (after a ranking
+# change or a lost Redis; docs/deploy.md: kubectl exec / docker compose exec).
+FROM runtime AS feed-fanout
+COPY --from=build /repo/dist/apps/feed-fanout ./dist/apps/feed-fanout
+CMD ["node", "dist/apps/feed-fanout/main.js"]
+
+FROM runtime AS feed-fanout-worker
+COPY --from=build /repo/dist/apps/feed-fanout-worker ./dist/apps/feed-fanout-worker
+CMD ["node", "dist/apps/feed-fanout-worker/main.js"]
+
+# One image for both projections: FEED_INDEXER_PROJECTIONS picks the consumer
+# groups a process runs (k8s: one Deployment each; compose: both in one).
+FROM runtime AS feed-indexer
+COPY --from=build /repo/dist/apps/feed-indexer ./dist/apps/feed-indexer
+CMD ["node", "dist/apps/feed-indexer/main.js"]

@@ -3,15 +3,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import {
+  AGREED_ENV,
+  AGREED_PERIODS,
   CREDENTIALS_UNUSED,
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
   KAFKA_SCALED_APPS,
   LOCAL_ONLY_ENV,
   ONE_SHOT_APPS,
+  QUEUE_VARIABLES,
   SERVERS,
   STATELESS_SERVERS,
   appEnvFor,
   deployableApps,
+  joinedGroups,
   provisionedQueues,
   readEnvFile,
   repoPath,
@@ -182,24 +186,44 @@ describe('docker-compose.yml', () => {
     ).toEqual([]);
   });
 
-  it('gives the notification apps one queue, the DLQ provisioning makes for it, and its redrive count', () => {
-    const named = appServices.filter(([, service]) => service.environment?.['NOTIFICATIONS_QUEUE'] !== undefined);
-    expect(named.length).toBeGreaterThan(0);
-    const problems = named.flatMap(([name, service]) => {
-      const env = service.environment ?? {};
-      const queue = provisionedQueues().find((q) => q.name === env['NOTIFICATIONS_QUEUE']);
-      if (!queue) return [`service ${name} reads NOTIFICATIONS_QUEUE=${env['NOTIFICATIONS_QUEUE']}, which topology.json does not create`];
-      return [
-        ...(env['NOTIFICATIONS_DLQ'] !== undefined && env['NOTIFICATIONS_DLQ'] !== queue.dlq
-          ? [`service ${name} reads NOTIFICATIONS_DLQ=${env['NOTIFICATIONS_DLQ']}, but the DLQ of ${queue.name} is ${queue.dlq}`]
-          : []),
-        ...(env['NOTIFICATIONS_MAX_RECEIVES'] !== undefined && Number(env['NOTIFICATIONS_MAX_RECEIVES']) !== queue.maxReceiveCount
-          ? [
-              `service ${name} sets NOTIFICATIONS_MAX_RECEIVES=${env['NOTIFICATIONS_MAX_RECEIVES']}, the queue's maxReceiveCount is ${queue.maxReceiveCount}`,
-            ]
-          : []),
-      ];
-    });
+  it.each(QUEUE_VARIABLES)(
+    'gives the apps reading $queueEnv a queue provisioning creates, the DLQ it makes for it, and its redrive count',
+    ({ queueEnv, dlqEnv, maxReceivesEnv }) => {
+      const named = appServices.filter(([, service]) => service.environment?.[queueEnv] !== undefined);
+      expect(named.length).toBeGreaterThan(0);
+      const problems = named.flatMap(([name, service]) => {
+        const env = service.environment ?? {};
+        const queue = provisionedQueues().find((q) => q.name === env[queueEnv]);
+        if (!queue) return [`service ${name} reads ${queueEnv}=${env[queueEnv]}, which topology.json does not create`];
+        const receives = maxReceivesEnv === undefined ? undefined : env[maxReceivesEnv];
+        return [
+          ...(env[dlqEnv] !== undefined && env[dlqEnv] !== queue.dlq
+            ? [`service ${name} reads ${dlqEnv}=${env[dlqEnv]}, but the DLQ of ${queue.name} is ${queue.dlq}`]
+            : []),
+          ...(receives !== undefined && Number(receives) !== queue.maxReceiveCount
+            ? [`service ${name} sets ${maxReceivesEnv}=${receives}, the queue's maxReceiveCount is ${queue.maxReceiveCount}`]
+            : []),
+        ];
+      });
+      expect(problems).toEqual([]);
+    },
+  );
+
+  it('gives the apps that must agree on a setting one value of it (AGREED_ENV, AGREED_PERIODS)', () => {
+    const env = (app: string) => resolved.services[app]?.environment ?? {};
+    const problems = [
+      ...Object.entries(AGREED_ENV).flatMap(([variable, apps]) => {
+        const values = apps.map((app) => `${app}=${env(app)[variable] ?? '(unset)'}`);
+        return new Set(apps.map((app) => String(env(app)[variable]))).size === 1 && env(apps[0] ?? '')[variable] !== undefined
+          ? []
+          : [`${variable} differs between the services that read it: ${values.join(', ')}`];
+      }),
+      ...AGREED_PERIODS.flatMap(({ env: variable, app, sameAs, inApp, factor }) =>
+        Number(env(app)[variable]) === Number(env(inApp)[sameAs]) * factor
+          ? []
+          : [`service ${app} sets ${variable}=${env(app)[variable]}, not ${factor} x ${sameAs}=${env(inApp)[sameAs]} of ${inApp}`],
+      ),
+    ];
     expect(problems).toEqual([]);
   });
 
@@ -341,12 +365,16 @@ describe('docker-compose.yml', () => {
     });
   });
 
-  it("watches the lag of every consumer group the metrics apps join in stream-ops's LAG_GROUPS", () => {
+  it("watches the lag of every consumer group the autoscaled consumers join in stream-ops's LAG_GROUPS", () => {
     const watched = new Set(String(resolved.services['stream-ops']?.environment?.['LAG_GROUPS'] ?? '').split(','));
-    const problems = Object.entries(KAFKA_SCALED_APPS).flatMap(([app, { groupEnv, topicEnv }]) => {
+    const problems = Object.keys(KAFKA_SCALED_APPS).flatMap((app) => {
       const env = resolved.services[app]?.environment ?? {};
-      const pair = `${env[groupEnv]}:${env[topicEnv]}`;
-      return watched.has(pair) ? [] : [`stream-ops LAG_GROUPS does not watch ${pair} (service ${app})`];
+      const groups = joinedGroups(app, (name) => (env[name] === undefined || env[name] === null ? undefined : String(env[name])));
+      if (resolved.services[app] === undefined) return [`KAFKA_SCALED_APPS lists ${app}, which has no service`];
+      return groups
+        .map(({ group, topic }) => `${group}:${topic}`)
+        .filter((pair) => !watched.has(pair))
+        .map((pair) => `stream-ops LAG_GROUPS does not watch ${pair} (service ${app})`);
     });
     expect(problems).toEqual([]);
   });

@@ -68,6 +68,12 @@ export const CREDENTIALS_UNUSED: Readonly<Record<string, readonly string[]>> = {
   'metrics-dashboard': ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'DATABASE_URL', 'REDIS_URL'],
   // The alerter's checkpoints (its replays rewind them) are its only database.
   'stream-ops': ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'REDIS_URL'],
+  // The feed system (posts on Kafka, fan-out tasks on SQS, feeds in Redis).
+  // feed-fanout and feed-fanout-worker read all four: Postgres (follows),
+  // Redis (feeds), SQS (fan-out-tasks). The API writes Postgres only (the
+  // outbox; outbox-relay publishes to `posts`); the indexer Postgres only.
+  'feed-api': ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'],
+  'feed-indexer': ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'REDIS_URL'],
 };
 
 /** APP_ENV minus the credentials `app` does not read. */
@@ -114,7 +120,111 @@ export const APP_SPECIFIC_ENV: Readonly<Record<string, readonly string[]>> = {
   // Declared in libs/metrics-dashboard (metricsDashboardEnv), not in its config.ts.
   'metrics-dashboard': ['DASHBOARD_GROUP_ID', 'METRICS_TOPIC', 'DASHBOARD_WINDOW_SECONDS', 'SHUTDOWN_TIMEOUT_MS'],
   'stream-ops': ['LAG_GROUPS', 'ALERTING_GROUP_ID', 'LAG_POLL_INTERVAL_MS'],
+  // The feed apps declare nothing in their config.ts: every name below comes
+  // from libs (feedEnv of libs/feed, fanOutConsumerEnv / fanOutWorkerEnv of
+  // libs/feed-fanout, feedApiEnv of libs/feed-api, feedIndexerEnv of
+  // libs/feed-indexer, authEnv / bodyLimitEnv of libs/http-api). The FEED_*
+  // cache settings must agree between the apps that read them (AGREED_ENV).
+  'feed-api': [
+    'AUTH_JWT_PUBLIC_KEYS',
+    'AUTH_JWT_ISSUER',
+    'AUTH_JWT_AUDIENCE',
+    'HTTP_BODY_LIMIT_BYTES',
+    'RATE_LIMIT_PER_SECOND',
+    'RATE_LIMIT_BURST',
+    'POSTS_TOPIC',
+    'FEED_LENGTH',
+    'FEED_RECENT_LENGTH',
+    'FEED_CELEBRITY_THRESHOLD',
+    'FEED_ACTIVE_DAYS',
+    'FEED_PAGE_SIZE',
+    'FEED_MAX_PAGE_SIZE',
+    'FEED_ACTIVITY_TOUCH_SECONDS',
+    'FEED_REGENERATING_TTL_SECONDS',
+    'SHUTDOWN_TIMEOUT_MS',
+  ],
+  'feed-fanout': [
+    'POSTS_TOPIC',
+    'FANOUT_GROUP_ID',
+    'FANOUT_DEAD_LETTER_TOPIC',
+    'FANOUT_FROM_BEGINNING',
+    'FAN_OUT_TASKS_QUEUE',
+    'FEED_LENGTH',
+    'FEED_RECENT_LENGTH',
+    'FEED_CELEBRITY_THRESHOLD',
+    'FEED_RANKING',
+    'FANOUT_DIRECT_BELOW',
+    'FANOUT_TASK_SIZE',
+    'FANOUT_ACTIVE_HOURS',
+    'SHUTDOWN_TIMEOUT_MS',
+  ],
+  'feed-fanout-worker': [
+    'FAN_OUT_TASKS_QUEUE',
+    'FAN_OUT_TASKS_DLQ',
+    'FEED_LENGTH',
+    'FEED_RECENT_LENGTH',
+    'FEED_CELEBRITY_THRESHOLD',
+    'FEED_RANKING',
+    'FANOUT_DIRECT_BELOW',
+    'FANOUT_TASK_SIZE',
+    'FANOUT_WORKER_CONCURRENCY',
+    'FANOUT_VISIBILITY_TIMEOUT_SECONDS',
+    'FANOUT_MAX_PROCESSING_SECONDS',
+    'SHUTDOWN_TIMEOUT_MS',
+  ],
+  'feed-indexer': [
+    'POSTS_TOPIC',
+    'FEED_INDEXER_PROJECTIONS',
+    'SEARCH_GROUP_ID',
+    'ANALYTICS_GROUP_ID',
+    'FEED_INDEXER_DEAD_LETTER_TOPIC',
+    'FEED_INDEXER_FROM_BEGINNING',
+    'SHUTDOWN_TIMEOUT_MS',
+  ],
 };
+
+/**
+ * Variables several apps must read with one value, and the apps that read
+ * each: the feed caches' lengths and the celebrity threshold decide between
+ * the writers (fan-out, workers) and the read-time merge (feed-api) whether a
+ * post is pushed or merged, and the ranking the fan-out scores with is the one
+ * feeds are kept in. The checks compare the values across those apps (compose
+ * services, k8s containers).
+ */
+export const AGREED_ENV: Readonly<Record<string, readonly string[]>> = {
+  FEED_LENGTH: ['feed-api', 'feed-fanout', 'feed-fanout-worker'],
+  FEED_RECENT_LENGTH: ['feed-api', 'feed-fanout', 'feed-fanout-worker'],
+  FEED_CELEBRITY_THRESHOLD: ['feed-api', 'feed-fanout', 'feed-fanout-worker'],
+  FEED_RANKING: ['feed-fanout', 'feed-fanout-worker'],
+  FANOUT_TASK_SIZE: ['feed-fanout', 'feed-fanout-worker'],
+  FAN_OUT_TASKS_QUEUE: ['feed-fanout', 'feed-fanout-worker'],
+  POSTS_TOPIC: ['feed-api', 'feed-fanout', 'feed-indexer'],
+};
+
+/**
+ * Pairs of variables that state one period in two units and must agree:
+ * feed-api leaves users inactive for FEED_ACTIVE_DAYS unpushed (their feed is
+ * rebuilt on their next read), the fan-out skips followers not seen for
+ * FANOUT_ACTIVE_HOURS. `factor`: hours = days x 24.
+ */
+export const AGREED_PERIODS: readonly {
+  readonly env: string;
+  readonly app: string;
+  readonly sameAs: string;
+  readonly inApp: string;
+  readonly factor: number;
+}[] = [{ env: 'FANOUT_ACTIVE_HOURS', app: 'feed-fanout', sameAs: 'FEED_ACTIVE_DAYS', inApp: 'feed-api', factor: 24 }];
+
+/**
+ * Variables naming an SQS queue an app consumes or sends to, its dead-letter
+ * queue and (where the app reads it) the queue's redrive count: the queue must
+ * be one infra/provision/topology.json creates, the DLQ the one provisioning
+ * makes for it, the count its maxReceiveCount.
+ */
+export const QUEUE_VARIABLES: readonly { readonly queueEnv: string; readonly dlqEnv: string; readonly maxReceivesEnv?: string }[] = [
+  { queueEnv: 'NOTIFICATIONS_QUEUE', dlqEnv: 'NOTIFICATIONS_DLQ', maxReceivesEnv: 'NOTIFICATIONS_MAX_RECEIVES' },
+  { queueEnv: 'FAN_OUT_TASKS_QUEUE', dlqEnv: 'FAN_OUT_TASKS_DLQ' },
+];
 
 /**
  * Apps scaled on the depth of an SQS queue (KEDA `aws-sqs-queue`), and the
@@ -122,18 +232,66 @@ export const APP_SPECIFIC_ENV: Readonly<Record<string, readonly string[]>> = {
  */
 export const QUEUE_SCALED_APPS: Readonly<Record<string, string>> = {
   'notification-worker': 'NOTIFICATIONS_QUEUE',
+  'feed-fanout-worker': 'FAN_OUT_TASKS_QUEUE',
 };
+
+/** A consumer group an app joins: the variables naming the group and the topic it reads. */
+export interface KafkaGroupSpec {
+  readonly groupEnv: string;
+  readonly topicEnv: string;
+  /**
+   * For an app whose process runs the groups a list variable selects
+   * (feed-indexer: FEED_INDEXER_PROJECTIONS=search,analytics): joined only when
+   * `env` (comma-separated) holds `value`; when `env` is unset, the app's
+   * default runs every group.
+   */
+  readonly when?: { readonly env: string; readonly value: string };
+}
 
 /**
  * Apps scaled on the lag of a Kafka consumer group (KEDA `kafka`), and the
- * variables that name the group they join and the topic they consume: the
- * trigger must watch that group on that topic, and never ask for more replicas
- * than the topic has partitions (infra/provision/topology.json).
+ * groups they may join: every trigger must watch a group its target joins on
+ * the topic it reads, a target that joins several groups needs a trigger for
+ * each (KEDA scales on the largest), and no ScaledObject may ask for more
+ * replicas than the topic has partitions (infra/provision/topology.json).
  */
-export const KAFKA_SCALED_APPS: Readonly<Record<string, { readonly groupEnv: string; readonly topicEnv: string }>> = {
-  'metrics-storage': { groupEnv: 'STORAGE_GROUP_ID', topicEnv: 'METRICS_RAW_TOPIC' },
-  'metrics-alerter': { groupEnv: 'ALERTING_GROUP_ID', topicEnv: 'METRICS_TOPIC' },
+export const KAFKA_SCALED_APPS: Readonly<Record<string, readonly KafkaGroupSpec[]>> = {
+  'metrics-storage': [{ groupEnv: 'STORAGE_GROUP_ID', topicEnv: 'METRICS_RAW_TOPIC' }],
+  'metrics-alerter': [{ groupEnv: 'ALERTING_GROUP_ID', topicEnv: 'METRICS_TOPIC' }],
+  'feed-fanout': [{ groupEnv: 'FANOUT_GROUP_ID', topicEnv: 'POSTS_TOPIC' }],
+  // One process runs the projections FEED_INDEXER_PROJECTIONS names, each its
+  // own group; k8s runs one Deployment per projection, compose one process for both.
+  'feed-indexer': [
+    { groupEnv: 'SEARCH_GROUP_ID', topicEnv: 'POSTS_TOPIC', when: { env: 'FEED_INDEXER_PROJECTIONS', value: 'search' } },
+    { groupEnv: 'ANALYTICS_GROUP_ID', topicEnv: 'POSTS_TOPIC', when: { env: 'FEED_INDEXER_PROJECTIONS', value: 'analytics' } },
+  ],
 };
+
+/** A group an app's container joins, with the variables that name it and its topic. */
+export interface JoinedGroup {
+  readonly spec: KafkaGroupSpec;
+  readonly group: string | undefined;
+  readonly topic: string | undefined;
+}
+
+/**
+ * The consumer groups a container of `app` joins, given its environment
+ * (`env(name)`, undefined when unset): the specs of KAFKA_SCALED_APPS whose
+ * `when` holds. Empty when the app is not listed.
+ */
+export function joinedGroups(
+  app: string,
+  env: (name: string) => string | undefined,
+  consumers: Readonly<Record<string, readonly KafkaGroupSpec[]>> = KAFKA_SCALED_APPS,
+): JoinedGroup[] {
+  return (consumers[app] ?? [])
+    .filter(({ when }) => {
+      if (!when) return true;
+      const selected = env(when.env);
+      return selected === undefined || selected.split(',').some((entry) => entry.trim() === when.value);
+    })
+    .map((spec) => ({ spec, group: env(spec.groupEnv), topic: env(spec.topicEnv) }));
+}
 
 /** `SHUTDOWN_TIMEOUT_MS` when unset (libs/config serviceEnv): the app's own deadline for a graceful stop. */
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;

@@ -556,6 +556,53 @@ describe('scaledObjectProblems with kafka triggers', () => {
   });
 });
 
+describe('scaledObjectProblems with a target that may join several groups (feed-indexer)', () => {
+  const options = { queueEnv: QUEUE_SCALED_APPS, kafkaConsumers: KAFKA_SCALED_APPS, topics: [{ name: 'posts', partitions: 12 }] };
+  const managed = brokers('b-1.kafka.example.internal:9092');
+  /** A feed-indexer Deployment running the projections `projections` (unset: the app's default, both). */
+  function indexer(projections: string | undefined): KubeObject {
+    const deployment = storage();
+    deployment.metadata = { name: 'feed-indexer-search', labels };
+    const container = containerOf(deployment);
+    container['name'] = 'feed-indexer';
+    container['image'] = 'queues-logs-streams/feed-indexer:1.2.3';
+    container['env'] = [
+      ...(projections === undefined ? [] : [{ name: 'FEED_INDEXER_PROJECTIONS', value: projections }]),
+      { name: 'SEARCH_GROUP_ID', value: 'search' },
+      { name: 'ANALYTICS_GROUP_ID', value: 'analytics' },
+      { name: 'POSTS_TOPIC', value: 'posts' },
+    ];
+    return deployment;
+  }
+  const on = (group: string) => ({
+    type: 'kafka',
+    metadata: {
+      bootstrapServers: 'b-1.kafka.example.internal:9092',
+      consumerGroup: group,
+      topic: 'posts',
+      lagThreshold: '20000',
+      allowIdleConsumers: 'false',
+    },
+  });
+  const scaling = (...groups: string[]) =>
+    kafkaScaledObject({}, { scaleTargetRef: { name: 'feed-indexer-search' }, triggers: groups.map(on) });
+
+  it('accepts a trigger on the one group the target runs, and one per group when it runs several', () => {
+    expect(scaledObjectProblems([indexer('search'), managed, scaling('search')], options)).toEqual([]);
+    expect(scaledObjectProblems([indexer('search,analytics'), managed, scaling('search', 'analytics')], options)).toEqual([]);
+    expect(scaledObjectProblems([indexer(undefined), managed, scaling('analytics', 'search')], options)).toEqual([]);
+  });
+
+  it('names a trigger on a group the target does not run, and a group it runs with no trigger', () => {
+    expect(scaledObjectProblems([indexer('search'), managed, scaling('analytics')], options)).toEqual([
+      'ScaledObject/metrics-storage trigger kafka watches group analytics but feed-indexer joins SEARCH_GROUP_ID=search (FEED_INDEXER_PROJECTIONS=search)',
+    ]);
+    expect(scaledObjectProblems([indexer(undefined), managed, scaling('search')], options)).toEqual([
+      'ScaledObject/metrics-storage scales feed-indexer, which also joins ANALYTICS_GROUP_ID=analytics on posts, with no kafka trigger on that group: its lag would not scale it',
+    ]);
+  });
+});
+
 describe('kafkaReplicaProblems', () => {
   const trigger = { consumerGroup: 'storage', topic: 'metrics-raw', lagThreshold: '100', allowIdleConsumers: 'false' };
 

@@ -4,9 +4,11 @@ import {
   CREDENTIALS_UNUSED,
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
   KAFKA_SCALED_APPS,
+  type KafkaGroupSpec,
   type ProvisionedTopic,
   SECRET_NAME,
   appEnvFor,
+  joinedGroups,
   provisionedTopics,
 } from './deploy-contract';
 import { type KubeObject, describeObject } from './deploy-tools';
@@ -442,11 +444,11 @@ export interface ScaledObjectOptions {
    */
   readonly queueEnv: Readonly<Record<string, string>>;
   /**
-   * Apps scaled on consumer-group lag, and the variables naming their group
-   * and topic: a `kafka` trigger must watch that group on that topic.
-   * Default: KAFKA_SCALED_APPS.
+   * Apps scaled on consumer-group lag, and the variables naming the groups
+   * they may join and their topics: a `kafka` trigger must watch a group its
+   * target joins, on that group's topic. Default: KAFKA_SCALED_APPS.
    */
-  readonly kafkaConsumers?: Readonly<Record<string, { readonly groupEnv: string; readonly topicEnv: string }>>;
+  readonly kafkaConsumers?: Readonly<Record<string, readonly KafkaGroupSpec[]>>;
   /** The Kafka topics that exist, with their partitions. Default: infra/provision/topology.json. */
   readonly topics?: readonly ProvisionedTopic[];
 }
@@ -483,7 +485,7 @@ function kafkaTriggerProblems(
     readonly app: string | undefined;
     readonly env: Map<string, string | undefined>;
     readonly namespace: string | undefined;
-    readonly consumers: Readonly<Record<string, { readonly groupEnv: string; readonly topicEnv: string }>>;
+    readonly consumers: Readonly<Record<string, readonly KafkaGroupSpec[]>>;
     readonly topics: readonly ProvisionedTopic[];
   },
 ): string[] {
@@ -495,20 +497,24 @@ function kafkaTriggerProblems(
     problems.push(`${at} has lagThreshold ${metadata['lagThreshold'] ?? '(unset)'}; state the lag per replica as a positive integer`);
   }
   const { app, env } = context;
-  const wanted = app === undefined ? undefined : context.consumers[app];
-  if (wanted === undefined) {
+  if (app === undefined || context.consumers[app] === undefined) {
     problems.push(
       `${at} scales ${app ?? 'a workload without an app image'}, which is not in KAFKA_SCALED_APPS (infra/deploy/deploy-contract.ts)`,
     );
   } else {
-    if (metadata['consumerGroup'] !== env.get(wanted.groupEnv)) {
-      problems.push(
-        `${at} watches group ${metadata['consumerGroup'] ?? '(unset)'} but ${app} joins ${wanted.groupEnv}=${env.get(wanted.groupEnv) ?? '(unset)'}`,
-      );
+    const joined = joinedGroups(app, (name) => env.get(name), context.consumers);
+    const selector = [...new Set(joined.flatMap(({ spec }) => (spec.when ? [spec.when.env] : [])))]
+      .map((name) => ` (${name}=${env.get(name) ?? '(unset)'})`)
+      .join('');
+    const match = joined.find(({ group }) => group !== undefined && group === metadata['consumerGroup']);
+    if (!match) {
+      const groups = joined.map(({ spec, group }) => `${spec.groupEnv}=${group ?? '(unset)'}`).join(', ') || 'no group';
+      problems.push(`${at} watches group ${metadata['consumerGroup'] ?? '(unset)'} but ${app} joins ${groups}${selector}`);
     }
-    if (metadata['topic'] !== env.get(wanted.topicEnv)) {
+    const reads = match ?? joined[0];
+    if (reads && metadata['topic'] !== reads.topic) {
       problems.push(
-        `${at} watches topic ${metadata['topic'] ?? '(unset)'} but ${app} reads ${wanted.topicEnv}=${env.get(wanted.topicEnv) ?? '(unset)'}`,
+        `${at} watches topic ${metadata['topic'] ?? '(unset)'} but ${app} reads ${reads.spec.topicEnv}=${reads.topic ?? '(unset)'}`,
       );
     }
   }
@@ -568,6 +574,19 @@ export function scaledObjectProblems(objects: readonly KubeObject[], options: Sc
     const container = containers.find((c) => c.name === spec.scaleTargetRef?.envSourceContainerName) ?? containers[0];
     const env = container ? containerEnv(objects, container) : new Map<string, string | undefined>();
     const app = appOfImage(container?.image ?? '');
+
+    // A process in several groups must grow for the lag of each (KEDA takes
+    // the largest of its triggers); with one group, a wrong group is named below.
+    const kafkaTriggers = (spec.triggers ?? []).filter((trigger) => trigger.type === 'kafka');
+    const joined = app === undefined ? [] : joinedGroups(app, (name) => env.get(name), options.kafkaConsumers ?? KAFKA_SCALED_APPS);
+    if (kafkaTriggers.length > 0 && joined.length > 1) {
+      for (const { spec: group, group: name, topic } of joined) {
+        if (kafkaTriggers.some(({ metadata }) => metadata?.['consumerGroup'] === name && metadata?.['topic'] === topic)) continue;
+        problems.push(
+          `${where} scales ${app}, which also joins ${group.groupEnv}=${name ?? '(unset)'} on ${topic ?? '(unset)'}, with no kafka trigger on that group: its lag would not scale it`,
+        );
+      }
+    }
 
     for (const trigger of spec.triggers ?? []) {
       if (trigger.type === 'kafka') {

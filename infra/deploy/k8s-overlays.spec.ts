@@ -1,12 +1,16 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import {
+  AGREED_ENV,
+  AGREED_PERIODS,
   KAFKA_SCALED_APPS,
   ONE_SHOT_APPS,
   QUEUE_SCALED_APPS,
+  QUEUE_VARIABLES,
   SECRET_NAME,
   WRITABLE_ROOT_CONTAINERS,
   deployableApps,
+  joinedGroups,
   provisionedQueues,
   provisionedTopics,
   readEnvFile,
@@ -147,37 +151,69 @@ describe.each(['k8s/base', ...OVERLAYS])('%s', (dir) => {
     const stream = appContainers(render(dir)).find(({ container }) => appOfImage(container.image ?? '') === 'stream-ops');
     const watched = new Set((stream ? (containerEnv(render(dir), stream.container).get('LAG_GROUPS') ?? '') : '').split(','));
     const problems = appContainers(render(dir)).flatMap(({ object, container }) => {
-      const consumer = KAFKA_SCALED_APPS[appOfImage(container.image ?? '') ?? ''];
-      if (!consumer) return [];
       const env = containerEnv(render(dir), container);
-      const pair = `${env.get(consumer.groupEnv)}:${env.get(consumer.topicEnv)}`;
-      return watched.has(pair) ? [] : [`stream-ops LAG_GROUPS does not watch ${pair} (${describeObject(object)})`];
+      return joinedGroups(appOfImage(container.image ?? '') ?? '', (name) => env.get(name))
+        .map(({ group, topic }) => `${group}:${topic}`)
+        .filter((pair) => !watched.has(pair))
+        .map((pair) => `stream-ops LAG_GROUPS does not watch ${pair} (${describeObject(object)})`);
     });
     expect(problems).toEqual([]);
   });
 
-  it('gives the notification apps one queue, the DLQ provisioning makes for it, and its redrive count', () => {
-    const containers = appContainers(render(dir)).filter(({ container }) => appOfImage(container.image ?? '')?.startsWith('notification-'));
-    expect(containers.length).toBeGreaterThan(0);
-    const problems = containers.flatMap(({ object, container }) => {
-      const env = containerEnv(render(dir), container);
-      const queue = provisionedQueues().find(({ name }) => name === env.get('NOTIFICATIONS_QUEUE'));
-      const where = `${describeObject(object)} container "${container.name}"`;
-      if (!queue)
+  it.each(QUEUE_VARIABLES)(
+    'gives the apps reading $queueEnv a queue provisioning creates, the DLQ it makes for it, and its redrive count',
+    ({ queueEnv, dlqEnv, maxReceivesEnv }) => {
+      const containers = appContainers(render(dir)).filter(({ container }) => containerEnv(render(dir), container).has(queueEnv));
+      expect(containers.length).toBeGreaterThan(0);
+      const problems = containers.flatMap(({ object, container }) => {
+        const env = containerEnv(render(dir), container);
+        const queue = provisionedQueues().find(({ name }) => name === env.get(queueEnv));
+        const where = `${describeObject(object)} container "${container.name}"`;
+        if (!queue) return [`${where} reads ${queueEnv}=${env.get(queueEnv)}, which infra/provision/topology.json does not create`];
+        const receives = maxReceivesEnv === undefined ? undefined : env.get(maxReceivesEnv);
         return [
-          `${where} reads NOTIFICATIONS_QUEUE=${env.get('NOTIFICATIONS_QUEUE')}, which infra/provision/topology.json does not create`,
+          ...(env.has(dlqEnv) && env.get(dlqEnv) !== queue.dlq
+            ? [`${where} reads ${dlqEnv}=${env.get(dlqEnv)}, but the DLQ of ${queue.name} is ${queue.dlq}`]
+            : []),
+          ...(receives !== undefined && Number(receives) !== queue.maxReceiveCount
+            ? [`${where} sets ${maxReceivesEnv}=${receives}, the queue's maxReceiveCount is ${queue.maxReceiveCount}`]
+            : []),
         ];
-      return [
-        ...(env.has('NOTIFICATIONS_DLQ') && env.get('NOTIFICATIONS_DLQ') !== queue.dlq
-          ? [`${where} reads NOTIFICATIONS_DLQ=${env.get('NOTIFICATIONS_DLQ')}, but the DLQ of ${queue.name} is ${queue.dlq}`]
-          : []),
-        ...(env.has('NOTIFICATIONS_MAX_RECEIVES') && Number(env.get('NOTIFICATIONS_MAX_RECEIVES')) !== queue.maxReceiveCount
-          ? [
-              `${where} sets NOTIFICATIONS_MAX_RECEIVES=${env.get('NOTIFICATIONS_MAX_RECEIVES')}, the queue's maxReceiveCount is ${queue.maxReceiveCount}`,
-            ]
-          : []),
-      ];
-    });
+      });
+      expect(problems).toEqual([]);
+    },
+  );
+
+  it('gives the apps that must agree on a setting one value of it (AGREED_ENV, AGREED_PERIODS)', () => {
+    const containers = appContainers(render(dir)).map(({ object, container }) => ({
+      where: describeObject(object),
+      app: appOfImage(container.image ?? '') ?? '',
+      env: containerEnv(render(dir), container),
+    }));
+    const problems = [
+      ...Object.entries(AGREED_ENV).flatMap(([variable, apps]) => {
+        const readers = containers.filter(({ app }) => apps.includes(app));
+        const values = new Set(readers.map(({ env }) => env.get(variable)));
+        return values.size === 1 && !values.has(undefined)
+          ? []
+          : [
+              `${variable} differs between the workloads that read it: ${readers.map(({ where, env }) => `${where}=${env.get(variable) ?? '(unset)'}`).join(', ')}`,
+            ];
+      }),
+      ...AGREED_PERIODS.flatMap(({ env: variable, app, sameAs, inApp, factor }) =>
+        containers
+          .filter((c) => c.app === app)
+          .flatMap(({ where, env }) =>
+            containers
+              .filter((other) => other.app === inApp)
+              .filter((other) => Number(env.get(variable)) !== Number(other.env.get(sameAs)) * factor)
+              .map(
+                (other) =>
+                  `${where} sets ${variable}=${env.get(variable)}, not ${factor} x ${sameAs}=${other.env.get(sameAs)} of ${other.where}`,
+              ),
+          ),
+      ),
+    ];
     expect(problems).toEqual([]);
   });
 
@@ -305,56 +341,83 @@ describe('k8s/overlays/production', () => {
     expect(named('PodDisruptionBudget', 'notification-api')).toBeDefined();
   });
 
-  it('scales notification-worker on its SQS queue with KEDA (1 to a stated maximum), authenticated by pod identity, with no HPA of its own', () => {
-    const scaledObject = named('ScaledObject', 'notification-worker');
-    const spec = specOf(scaledObject) as {
-      scaleTargetRef?: { kind?: string; name?: string };
-      minReplicaCount?: number;
-      maxReplicaCount?: number;
-      triggers?: { type?: string; authenticationRef?: { name?: string } }[];
-    };
-    expect(spec.scaleTargetRef).toEqual(expect.objectContaining({ name: 'notification-worker' }));
-    expect(spec.scaleTargetRef?.kind ?? 'Deployment').toBe('Deployment');
-    expect(spec.minReplicaCount).toBeGreaterThanOrEqual(1);
-    expect(spec.maxReplicaCount).toEqual(expect.any(Number));
-    expect(spec.triggers?.map((trigger) => trigger.type)).toEqual(['aws-sqs-queue']);
-    const auth = named('TriggerAuthentication', spec.triggers?.[0]?.authenticationRef?.name ?? '(none)');
-    expect(specOf(auth)['podIdentity']).toEqual(expect.objectContaining({ provider: 'aws' }));
-    expect(specOf(auth)['secretTargetRef']).toBeUndefined();
-    const hpas = production().filter(
-      (object) =>
-        object.kind === 'HorizontalPodAutoscaler' &&
-        (specOf(object)['scaleTargetRef'] as { name?: string } | undefined)?.name === 'notification-worker',
-    );
-    expect(hpas.map(describeObject)).toEqual([]);
-    expect(named('PodDisruptionBudget', 'notification-worker')).toBeDefined();
-  });
-
-  it('keeps metrics-ingest available through node drains: an autoscaler from 2 replicas and a disruption budget', () => {
-    expect(specOf(named('HorizontalPodAutoscaler', 'metrics-ingest'))['minReplicas']).toBeGreaterThanOrEqual(2);
-    expect(named('PodDisruptionBudget', 'metrics-ingest')).toBeDefined();
-  });
-
-  it.each(Object.keys(KAFKA_SCALED_APPS))(
-    'scales %s on its consumer group lag with KEDA (1 to at most the partitions), with a disruption budget and no HPA of its own',
+  it.each(Object.keys(QUEUE_SCALED_APPS))(
+    'scales %s on its SQS queue with KEDA (1 to a stated maximum), authenticated by pod identity, with no HPA of its own',
     (app) => {
-      const spec = specOf(named('ScaledObject', app)) as {
+      const scaledObject = named('ScaledObject', app);
+      const spec = specOf(scaledObject) as {
         scaleTargetRef?: { kind?: string; name?: string };
         minReplicaCount?: number;
         maxReplicaCount?: number;
-        triggers?: { type?: string; metadata?: Record<string, string> }[];
+        triggers?: { type?: string; authenticationRef?: { name?: string } }[];
       };
       expect(spec.scaleTargetRef).toEqual(expect.objectContaining({ name: app }));
+      expect(spec.scaleTargetRef?.kind ?? 'Deployment').toBe('Deployment');
       expect(spec.minReplicaCount).toBeGreaterThanOrEqual(1);
-      expect(spec.triggers?.map((trigger) => trigger.type)).toEqual(['kafka']);
-      const topic = provisionedTopics().find(({ name }) => name === spec.triggers?.[0]?.metadata?.['topic']);
-      expect(spec.maxReplicaCount).toBeLessThanOrEqual(topic?.partitions ?? 0);
+      expect(spec.maxReplicaCount).toEqual(expect.any(Number));
+      expect(spec.triggers?.map((trigger) => trigger.type)).toEqual(['aws-sqs-queue']);
+      const auth = named('TriggerAuthentication', spec.triggers?.[0]?.authenticationRef?.name ?? '(none)');
+      expect(specOf(auth)['podIdentity']).toEqual(expect.objectContaining({ provider: 'aws' }));
+      expect(specOf(auth)['secretTargetRef']).toBeUndefined();
       const hpas = production().filter(
         (object) =>
           object.kind === 'HorizontalPodAutoscaler' && (specOf(object)['scaleTargetRef'] as { name?: string } | undefined)?.name === app,
       );
       expect(hpas.map(describeObject)).toEqual([]);
       expect(named('PodDisruptionBudget', app)).toBeDefined();
+    },
+  );
+
+  it.each(['metrics-ingest', 'feed-api'])(
+    'keeps %s available through node drains: an autoscaler from 2 replicas and a disruption budget',
+    (app) => {
+      expect(specOf(named('HorizontalPodAutoscaler', app))['minReplicas']).toBeGreaterThanOrEqual(2);
+      expect(named('PodDisruptionBudget', app)).toBeDefined();
+    },
+  );
+
+  /** The Deployments running the image of `app` (feed-indexer runs as one per projection). */
+  const deploymentsOf = (app: string) =>
+    production().filter(
+      (object) =>
+        object.kind === 'Deployment' && appContainers([object]).some(({ container }) => appOfImage(container.image ?? '') === app),
+    );
+  /** PodDisruptionBudgets whose selector picks the pods of `deployment`. */
+  const budgetsOf = (deployment: KubeObject) =>
+    production().filter((object) => {
+      if (object.kind !== 'PodDisruptionBudget') return false;
+      const selector = (specOf(object)['selector'] as { matchLabels?: Record<string, string> } | undefined)?.matchLabels ?? {};
+      const labels = podTemplateOf(deployment)?.labels ?? {};
+      return Object.keys(selector).length > 0 && Object.entries(selector).every(([key, value]) => labels[key] === value);
+    });
+
+  it.each(Object.keys(KAFKA_SCALED_APPS))(
+    'scales every Deployment of %s on its consumer group lag with KEDA (1 to at most the partitions), with a disruption budget and no HPA of its own',
+    (app) => {
+      const deployments = deploymentsOf(app);
+      expect(deployments.length).toBeGreaterThan(0);
+      for (const deployment of deployments) {
+        const name = deployment.metadata?.name;
+        const scalers = production().filter(
+          (object) =>
+            (object.kind === 'ScaledObject' || object.kind === 'HorizontalPodAutoscaler') &&
+            (specOf(object)['scaleTargetRef'] as { name?: string } | undefined)?.name === name,
+        );
+        expect(scalers.map(describeObject)).toEqual([`ScaledObject/${name}`]);
+        const spec = specOf(scalers[0]) as {
+          minReplicaCount?: number;
+          maxReplicaCount?: number;
+          triggers?: { type?: string; metadata?: Record<string, string> }[];
+        };
+        expect(spec.minReplicaCount).toBeGreaterThanOrEqual(1);
+        expect(spec.triggers?.length).toBeGreaterThan(0);
+        expect(spec.triggers?.filter((trigger) => trigger.type !== 'kafka')).toEqual([]);
+        for (const trigger of spec.triggers ?? []) {
+          const topic = provisionedTopics().find(({ name: topicName }) => topicName === trigger.metadata?.['topic']);
+          expect(spec.maxReplicaCount).toBeLessThanOrEqual(topic?.partitions ?? 0);
+        }
+        expect(budgetsOf(deployment).map(describeObject)).toEqual([`PodDisruptionBudget/${name}`]);
+      }
     },
   );
 
@@ -460,9 +523,18 @@ describe('k8s/overlays/local', () => {
 });
 
 describe('k8s/overlays/local-keda', () => {
-  it('is overlays/local with notification-worker scaled by KEDA on the in-cluster ElasticMQ, the metrics consumers on Kafka lag', () => {
+  it('is overlays/local with the queue workers scaled by KEDA on the in-cluster ElasticMQ, the Kafka consumers on their lag', () => {
     const local = render('k8s/overlays/local').map(describeObject).sort();
     const keda = render('k8s/overlays/local-keda');
+    // Every Deployment of an app scaled on a queue or a consumer group's lag (feed-indexer runs as several).
+    const scaled = keda
+      .filter((object) => object.kind === 'Deployment')
+      .flatMap((object) =>
+        appContainers([object])
+          .map(({ container }) => appOfImage(container.image ?? '') ?? '')
+          .filter((app) => app in QUEUE_SCALED_APPS || app in KAFKA_SCALED_APPS)
+          .map(() => object.metadata?.name ?? ''),
+      );
     expect(
       keda
         .map(describeObject)
@@ -470,14 +542,15 @@ describe('k8s/overlays/local-keda', () => {
         .sort(),
     ).toEqual(
       [
-        'ScaledObject/notification-worker',
-        'TriggerAuthentication/notification-worker-sqs',
-        ...Object.keys(KAFKA_SCALED_APPS).map((app) => `ScaledObject/${app}`),
+        ...Object.keys(QUEUE_SCALED_APPS).map((app) => `TriggerAuthentication/${app}-sqs`),
+        ...scaled.map((name) => `ScaledObject/${name}`),
       ].sort(),
     );
-    const scaledObject = keda.find((object) => object.kind === 'ScaledObject' && object.metadata?.name === 'notification-worker');
-    const trigger = (scaledObject?.['spec'] as { triggers?: { metadata?: Record<string, string> }[] } | undefined)?.triggers?.[0];
-    expect(trigger?.metadata?.['awsEndpoint']).toMatch(/^http:\/\/elasticmq\./);
+    for (const app of Object.keys(QUEUE_SCALED_APPS)) {
+      const scaledObject = keda.find((object) => object.kind === 'ScaledObject' && object.metadata?.name === app);
+      const trigger = (scaledObject?.['spec'] as { triggers?: { metadata?: Record<string, string> }[] } | undefined)?.triggers?.[0];
+      expect(trigger?.metadata?.['awsEndpoint']).toMatch(/^http:\/\/elasticmq\./);
+    }
   });
 
   it("has Kafka advertise the name KEDA's kafka triggers bootstrap with (the scaler follows the advertised address from its own namespace)", () => {

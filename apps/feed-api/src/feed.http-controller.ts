@@ -1,0 +1,42 @@
+import { Controller, Get, Inject, Query, UseGuards } from '@nestjs/common';
+import type { Pool } from 'pg';
+import {
+  type Caller,
+  type FeedApiLimits,
+  type FeedApiMetrics,
+  type FeedPage,
+  type FeedReader,
+  type SearchPage,
+  searchPosts,
+} from '@qls/feed-api';
+import { BearerAuthGuard, CurrentCaller } from '@qls/http-api';
+import { RateLimitGuard } from './rate-limit.guard';
+import { API_LIMITS, API_METRICS, FEED_READER, PG_POOL } from './tokens';
+
+/** The caller's home feed and post search; see apps/feed-api/README.md. */
+@Controller()
+@UseGuards(BearerAuthGuard, RateLimitGuard)
+export class FeedHttpController {
+  constructor(
+    @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(FEED_READER) private readonly reader: FeedReader,
+    @Inject(API_LIMITS) private readonly limits: FeedApiLimits,
+    @Inject(API_METRICS) private readonly metrics: FeedApiMetrics,
+  ) {}
+
+  /** `GET /feed?limit=&cursor=`: the caller's own home feed (there is no route to read someone else's). */
+  @Get('feed')
+  async feed(@CurrentCaller() caller: Caller, @Query() query: unknown): Promise<FeedPage> {
+    const page = await this.reader.read(caller, query);
+    this.metrics.requests.inc({ operation: 'read_feed', outcome: page.regenerating ? 'regenerating' : 'ok' });
+    return page;
+  }
+
+  /** `GET /search?q=&limit=&cursor=`. */
+  @Get('search')
+  async search(@Query() query: unknown): Promise<SearchPage> {
+    const page = await searchPosts(this.pool, query, this.limits);
+    this.metrics.requests.inc({ operation: 'search', outcome: 'ok' });
+    return page;
+  }
+}

@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'feed-api-lib',
+  preset: '../../jest.preset.js',
+  coverageDirectory: '../../coverage/libs/feed-api',
+};

@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'feed-fanout-lib',
+  preset: '../../jest.preset.js',
+  coverageDirectory: '../../coverage/libs/feed-fanout',
+};

@@ -1,0 +1,14 @@
+export { FeedCache, FeedKeys, feedCacheDefaults } from './lib/feed-cache';
+export type { FeedCacheOptions } from './lib/feed-cache';
+export { InvalidCursorError, compareEntries, decodeCursor, encodeCursor, mergePage } from './lib/feed-page';
+export type { FeedCursor, FeedEntry } from './lib/feed-page';
+export { FollowGraph } from './lib/follow-graph';
+export type { FollowerChunk } from './lib/follow-graph';
+export { recency } from './lib/ranking';
+export type { RankedPost, Ranking } from './lib/ranking';
+export { FeedRebuilder } from './lib/feed-rebuilder';
+export type { FeedRebuilderOptions } from './lib/feed-rebuilder';
+export { RedisScript } from './lib/redis-script';
+export { feedEnv } from './lib/feed.config';
+export { rankingNames, rankings } from './lib/rankings';
+export type { RankingName } from './lib/rankings';
