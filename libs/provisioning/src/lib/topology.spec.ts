@@ -6,7 +6,14 @@ import { readTopology } from './topology';
 describe('readTopology', () => {
   it('reads the project topology: the six topics and the queues, each with a DLQ after 3 receives', () => {
     const topology = readTopology(join(__dirname, '../../../../infra/provision/topology.json'));
-    expect(topology.topics.map((t) => t.name)).toEqual(['metrics-raw', 'metrics-late', 'metrics-dead-letter', 'alerts', 'posts', 'posts-dead-letter']);
+    expect(topology.topics.map((t) => t.name)).toEqual([
+      'metrics-raw',
+      'metrics-late',
+      'metrics-dead-letter',
+      'alerts',
+      'posts',
+      'posts-dead-letter',
+    ]);
     expect(topology.queues.map((q) => [q.name, q.deadLetter?.maxReceiveCount])).toEqual([
       ['notifications', 3],
       ['notifications.fifo', 3],
