@@ -86,6 +86,8 @@ export class OutboxRelay {
   private running = false;
   private listener: PoolClient | undefined;
   private readonly wakers = new Set<() => void>();
+  /** Counts NOTIFY wake-ups, so a claim loop can tell one came during its cycle. */
+  private wakeUps = 0;
   private loops: Promise<void>[] = [];
   private timers: NodeJS.Timeout[] = [];
 
@@ -151,6 +153,9 @@ export class OutboxRelay {
   private async claimLoop(worker: number): Promise<void> {
     while (this.running) {
       let more = false;
+      // A NOTIFY that arrives while this cycle runs must not be lost: the loop
+      // would sleep until the poll although a commit it did not see is waiting.
+      const seen = this.wakeUps;
       try {
         ({ more } = await this.cycle());
       } catch (error) {
@@ -158,7 +163,7 @@ export class OutboxRelay {
       }
       // Go again at once only while a backlog is draining; otherwise sleep until
       // NOTIFY or the poll — a trickle of commits must not keep the loops spinning.
-      if (!more && this.running) await this.waitForWork();
+      if (!more && this.running && this.wakeUps === seen) await this.waitForWork();
     }
   }
 
@@ -268,6 +273,7 @@ export class OutboxRelay {
   }
 
   private wakeAll(): void {
+    this.wakeUps += 1;
     for (const wake of [...this.wakers]) wake();
   }
 
