@@ -2,6 +2,8 @@ export { createKafka } from './lib/kafka-client';
 export type { AdapterLogger } from './lib/kafka-client';
 export { KafkaGroupAdmin } from './lib/kafka.admin';
 export type { PartitionOffset, ResetPlan } from './lib/kafka.admin';
+export { KafkaBatchConsumer } from './lib/kafka.batch-consumer';
+export type { BatchWriteContext, KafkaBatchConsumerHooks, KafkaBatchConsumerOptions } from './lib/kafka.batch-consumer';
 export { KafkaConsumer } from './lib/kafka.consumer';
 export type { KafkaConsumerOptions } from './lib/kafka.consumer';
 export { KafkaPublisher } from './lib/kafka.publisher';

@@ -1,5 +1,5 @@
 export { MetricPointsStore, isDataError } from './lib/metric-points.store';
-export type { RejectedPoint, SeriesPoint, SeriesQuery } from './lib/metric-points.store';
+export type { SeriesPoint, SeriesQuery } from './lib/metric-points.store';
 export { SeriesQueryError, parseSeriesQuery, seriesQueryDefaults } from './lib/series.query';
 export type { SeriesQueryLimits } from './lib/series.query';
 export { metricsStorageEnv } from './lib/storage.config';

@@ -1,12 +1,6 @@
 import type { Pool } from 'pg';
 import type { StoredPoint } from './stored-point';
 
-/** A point the database refused (a data or constraint error), with its reason. */
-export interface RejectedPoint<P extends StoredPoint = StoredPoint> {
-  readonly point: P;
-  readonly error: Error;
-}
-
 export interface SeriesQuery {
   readonly serviceId: string;
   readonly name: string;
@@ -65,27 +59,6 @@ export class MetricPointsStore {
       ],
     );
     return rows.length;
-  }
-
-  /**
-   * Like {@link write}, but when the database refuses the batch because of its
-   * data (a constraint or data exception: a point that passed every check but
-   * the database's), halves it until the refused points are alone, writes the
-   * rest and returns the refused ones with their reason. Any other error
-   * (connection, timeout, lock, missing table) is thrown: it says nothing
-   * about the points, which must be retried, not set aside.
-   */
-  async writeIsolatingRejects<P extends StoredPoint>(points: readonly P[]): Promise<{ written: number; rejected: RejectedPoint<P>[] }> {
-    try {
-      return { written: await this.write(points), rejected: [] };
-    } catch (error) {
-      if (!isDataError(error)) throw error;
-      if (points.length === 1) return { written: 0, rejected: [{ point: points[0] as P, error: error as Error }] };
-      const middle = Math.ceil(points.length / 2);
-      const first = await this.writeIsolatingRejects(points.slice(0, middle));
-      const second = await this.writeIsolatingRejects(points.slice(middle));
-      return { written: first.written + second.written, rejected: [...first.rejected, ...second.rejected] };
-    }
   }
 
   /** Points of every series of `name` of `serviceId` in [from, to), oldest first, at most `limit`. */
