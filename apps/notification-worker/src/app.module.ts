@@ -107,6 +107,7 @@ function createWorker(
         waitTimeSeconds: LONG_POLL_SECONDS,
         visibilityTimeoutSeconds: config.WORKER_VISIBILITY_TIMEOUT_SECONDS,
         maxProcessingSeconds: config.WORKER_MAX_PROCESSING_SECONDS,
+        maxReceiveCount: config.NOTIFICATIONS_MAX_RECEIVES,
         logger,
       });
       const queue = config.NOTIFICATIONS_QUEUE;

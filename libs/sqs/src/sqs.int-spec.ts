@@ -6,7 +6,7 @@ import {
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
 import { SpanKind, trace } from '@opentelemetry/api';
-import { type InboundMessage, PermanentError, RetriableError } from '@qls/messaging';
+import { Headers, type InboundMessage, PermanentError, RetriableError } from '@qls/messaging';
 import { startTestTelemetry } from '@qls/observability/testing';
 import { TestResources, waitFor } from '@qls/testing';
 import { SqsConsumer, SqsPublisher, queueDepth } from './index';
@@ -307,6 +307,51 @@ describe('SQS (real ElasticMQ server)', () => {
       });
       expect(failedOnce).toBe(true);
       for (const seqs of seen.values()) expect(seqs).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    });
+
+    it('retries a FIFO message in place while its group waits, so later messages never lose receives to it', async () => {
+      // Each of the first three fails once. Handing the rest of the group back after
+      // each failure would count a receive for every later message three times over,
+      // and the queue's redrive (3) would dead-letter 'seq 3' before it ever ran.
+      const { url, dlqUrl = '' } = await resources.queue('fifo-burn', { fifo: true, maxReceiveCount: 3, visibilityTimeoutSeconds: 3 });
+      await publisher.publish(
+        url,
+        Array.from({ length: 6 }, (_, seq) => ({ key: 'ada', body: String(seq), deduplicationId: `ada-${seq}` })),
+      );
+      const attempts: string[] = [];
+      const failed = new Set<string>();
+      startConsumer(url, dlqUrl, async (m) => {
+        attempts.push(`${m.body}@${m.attempt}`);
+        if (Number(m.body) < 3 && !failed.has(m.body)) {
+          failed.add(m.body);
+          throw new RetriableError('TEST.FLAKY', 'provider hiccup');
+        }
+      });
+      await waitFor(async () => attempts.includes('5@1') && (await queueDepth(resources.sqs, url)).inFlight === 0, {
+        timeoutMs: 30_000,
+        description: 'the whole group handled and deleted',
+      });
+      expect(attempts).toEqual(['0@1', '0@2', '1@1', '1@2', '2@1', '2@2', '3@1', '4@1', '5@1']);
+      expect(await queueDepth(resources.sqs, dlqUrl)).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
+    });
+
+    it('dead-letters a FIFO message retried in place once its attempts reach maxReceiveCount, with the reason, and goes on with its group', async () => {
+      const { url, dlqUrl = '' } = await resources.queue('fifo-exhaust', { fifo: true, maxReceiveCount: 3, visibilityTimeoutSeconds: 3 });
+      await publisher.publish(url, [
+        { key: 'bob', body: 'down', deduplicationId: 'bob-0' },
+        { key: 'bob', body: 'after', deduplicationId: 'bob-1' },
+      ]);
+      const attempts: string[] = [];
+      startConsumer(url, dlqUrl, async (m) => {
+        attempts.push(`${m.body}@${m.attempt}`);
+        if (m.body === 'down') throw new RetriableError('TEST.DOWN', 'provider down');
+      });
+      await waitFor(() => attempts.includes('after@1'), { timeoutMs: 30_000, description: "'after' handled" });
+      expect(attempts).toEqual(['down@1', 'down@2', 'down@3', 'after@1']);
+      const [dead] = await receive(dlqUrl, { wait: 5 });
+      expect(dead?.Body).toBe('down');
+      expect(dead?.MessageAttributes?.[Headers.errorCode]?.StringValue).toBe('TEST.DOWN');
+      expect(dead?.Attributes?.MessageGroupId).toBe('bob');
     });
 
     it('finishes in-flight work on stop and takes no new messages', async () => {

@@ -58,6 +58,12 @@ export interface SqsConsumerOptions {
    * @defaultValue `{ initialMs: 1_000, maxMs: 300_000 }`
    */
   readonly retry?: BackoffOptions;
+  /**
+   * The queue's RedrivePolicy maxReceiveCount. A FIFO message retried in place
+   * (see `processInOrder`) goes to the DLQ itself when its attempts reach it.
+   * @defaultValue 3
+   */
+  readonly maxReceiveCount?: number;
   readonly logger?: SqsLogger;
 }
 
@@ -101,6 +107,10 @@ export class SqsConsumer implements MessageConsumer {
     await this.loop;
     await Promise.allSettled([...this.inFlight]);
     await this.flushDeletes();
+  }
+
+  private get maxReceiveCount(): number {
+    return this.options.maxReceiveCount ?? 3;
   }
 
   private get concurrency(): number {
@@ -153,43 +163,69 @@ export class SqsConsumer implements MessageConsumer {
 
   /**
    * A FIFO receive can return several messages of one MessageGroupId, in
-   * order: they run one after another, and after one that is not acknowledged
-   * the rest are given back — SQS hands them out again, in order, once the
-   * failed one is done. Messages without a group run alone.
+   * order: they run one after another. When one fails retriably while later
+   * ones of its group are held, it is retried here after its backoff, keeping
+   * the whole group invisible — giving the rest back would cost each of them a
+   * receive (SQS counts every receive toward the RedrivePolicy) and could
+   * dead-letter a message that was never tried. Its retries count as receives:
+   * at `maxReceiveCount` it goes to the DLQ with the reason, and the group
+   * moves on. Messages without a group run alone, as a group of one.
    */
   private async processInOrder(group: readonly Message[], handler: MessageHandler): Promise<void> {
-    // Messages waiting for their turn keep their visibility too.
-    const waiting = group.map((message) => this.heartbeat(message.ReceiptHandle ?? ''));
-    for (const [index, message] of group.entries()) {
-      waiting[index]?.();
-      if (!(await this.process(message, handler))) {
-        // Give the rest back now: the group stays locked behind the failed message
-        // (SQS FIFO), and resumes in order as soon as that one is visible again.
-        waiting.slice(index + 1).forEach((stop) => stop());
-        await this.release(group.slice(index + 1));
-        return;
+    // Every message of the group keeps its visibility until it is done.
+    const heartbeats = group.map((message) => this.heartbeat(message.ReceiptHandle ?? ''));
+    try {
+      for (const [index, message] of group.entries()) {
+        const held = group.slice(index + 1);
+        if (!(await this.processHolding(message, held.length > 0, handler))) {
+          await this.release(held);
+          return;
+        }
+        heartbeats[index]?.();
       }
+    } finally {
+      heartbeats.forEach((stop) => stop());
     }
   }
 
   /** Handles one message; true when it was acknowledged (handled or dead-lettered). */
-  private async process(message: Message, handler: MessageHandler): Promise<boolean> {
-    const inbound = toInbound(message, this.options.queueUrl);
+  private async processHolding(message: Message, holding: boolean, handler: MessageHandler): Promise<boolean> {
+    let inbound = toInbound(message, this.options.queueUrl);
     const receiptHandle = message.ReceiptHandle ?? '';
-    const stopHeartbeat = this.heartbeat(receiptHandle);
-    try {
-      await withConsumerSpan(inbound, () => handler(inbound));
-      this.scheduleDelete(inbound.id, receiptHandle);
-      return true;
-    } catch (error) {
-      return await this.onFailure(inbound, receiptHandle, error);
-    } finally {
-      stopHeartbeat();
+    for (;;) {
+      try {
+        await withConsumerSpan(inbound, () => handler(inbound));
+        this.scheduleDelete(inbound.id, receiptHandle);
+        return true;
+      } catch (error) {
+        if (!isRetriable(error)) return await this.deadLetter(inbound, receiptHandle, error);
+        const delayMs = retryDelay(error, inbound.attempt, this.options.retry ?? defaultRetry);
+        const log = { queueUrl: this.options.queueUrl, messageId: inbound.id, attempt: inbound.attempt, code: errorCode(error) };
+        if (!holding) {
+          this.options.logger?.warn(
+            { ...log, err: errorMessage(error), delayMs },
+            'handler failed with a retriable error; message will be redelivered',
+          );
+          await this.delay(receiptHandle, delayMs);
+          return false;
+        }
+        if (inbound.attempt >= this.maxReceiveCount) return await this.deadLetter(inbound, receiptHandle, error);
+        this.options.logger?.warn(
+          { ...log, err: errorMessage(error), delayMs },
+          'handler failed with a retriable error; retrying in place, its group waits',
+        );
+        if (!(await this.pause(delayMs))) {
+          // Stopping: the message comes back after the rest of its delay, the group after it.
+          await this.delay(receiptHandle, delayMs);
+          return false;
+        }
+        inbound = { ...inbound, attempt: inbound.attempt + 1 };
+      }
     }
   }
 
-  /** True when the message was dead-lettered (acknowledged), false when it will be redelivered. */
-  private async onFailure(message: InboundMessage, receiptHandle: string, error: unknown): Promise<boolean> {
+  /** Sends the message to the DLQ with the reason and deletes it; false when that failed (it is redelivered). */
+  private async deadLetter(message: InboundMessage, receiptHandle: string, error: unknown): Promise<boolean> {
     const log = {
       queueUrl: this.options.queueUrl,
       messageId: message.id,
@@ -198,19 +234,11 @@ export class SqsConsumer implements MessageConsumer {
       err: errorMessage(error),
     };
     try {
-      if (isRetriable(error)) {
-        const delayMs =
-          error instanceof RetriableError && error.retryAfterMs !== undefined
-            ? error.retryAfterMs
-            : backoffDelay(message.attempt, this.options.retry ?? defaultRetry);
-        this.options.logger?.warn({ ...log, delayMs }, 'handler failed with a retriable error; message will be redelivered');
-        await this.changeVisibility(receiptHandle, Math.ceil(delayMs / 1000));
-        return false;
-      }
-      this.options.logger?.error(log, 'handler failed with a non-retriable error; moving the message to the DLQ');
+      this.options.logger?.error(log, 'handler failed for the last time; moving the message to the DLQ');
       await this.deadLetters.publish(this.options.deadLetterQueueUrl, [
         {
           ...(message.key === undefined ? {} : { key: message.key }),
+          deduplicationId: message.id,
           body: message.body,
           headers: {
             ...message.headers,
@@ -224,12 +252,23 @@ export class SqsConsumer implements MessageConsumer {
       return true;
     } catch (secondary) {
       // Leave the message alone: its visibility timeout brings it back.
-      this.options.logger?.error(
-        { ...log, secondary: errorMessage(secondary) },
-        'could not record the failure; message will be redelivered',
-      );
+      this.options.logger?.error({ ...log, secondary: errorMessage(secondary) }, 'could not dead-letter; message will be redelivered');
       return false;
     }
+  }
+
+  /** Redelivery after `ms`; if that call fails, the visibility timeout brings the message back instead. */
+  private async delay(receiptHandle: string, ms: number): Promise<void> {
+    await this.changeVisibility(receiptHandle, Math.ceil(ms / 1000)).catch((error: unknown) =>
+      this.options.logger?.warn({ queueUrl: this.options.queueUrl, err: errorMessage(error) }, 'could not set the retry delay'),
+    );
+  }
+
+  /** Waits `ms`, or less when the consumer stops; true when the whole wait passed. */
+  private async pause(ms: number): Promise<boolean> {
+    const until = Date.now() + ms;
+    while (!this.stopping && Date.now() < until) await sleep(Math.min(250, until - Date.now()));
+    return !this.stopping;
   }
 
   /** Makes messages visible again now (visibility 0), for messages this consumer will not handle. */
@@ -342,6 +381,10 @@ function toInbound(message: Message, queueUrl: string): InboundMessage {
     timestamp: Number(message.Attributes?.SentTimestamp ?? Date.now()),
     source: { system: 'sqs', queueUrl },
   };
+}
+
+function retryDelay(error: unknown, attempt: number, retry: BackoffOptions): number {
+  return error instanceof RetriableError && error.retryAfterMs !== undefined ? error.retryAfterMs : backoffDelay(attempt, retry);
 }
 
 function sleep(ms: number): Promise<void> {
