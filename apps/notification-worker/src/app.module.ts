@@ -47,7 +47,7 @@ export class AppModule {
     const pool = new Pool({ connectionString: config.DATABASE_URL, max: config.DATABASE_POOL_SIZE, connectionTimeoutMillis: 2_000 });
     // An idle client losing its connection must not crash the process; the next query reconnects.
     pool.on('error', (error) => logger.warn({ err: error }, 'idle Postgres connection failed'));
-    const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
+    const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, enableAutoPipelining: true });
     // ioredis reconnects by itself; without a listener its errors are printed as unhandled.
     redis.on('error', (error) => logger.warn({ err: error }, 'Redis connection failed'));
     const sqs = createSqsClient({ endpoint: config.SQS_ENDPOINT, region: config.AWS_REGION });
@@ -104,6 +104,7 @@ function createWorker(
         queueUrl,
         deadLetterQueueUrl,
         concurrency: config.WORKER_CONCURRENCY,
+        receivers: config.WORKER_RECEIVERS,
         waitTimeSeconds: LONG_POLL_SECONDS,
         visibilityTimeoutSeconds: config.WORKER_VISIBILITY_TIMEOUT_SECONDS,
         maxProcessingSeconds: config.WORKER_MAX_PROCESSING_SECONDS,

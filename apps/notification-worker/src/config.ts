@@ -19,6 +19,8 @@ export const configSchema = z
     /** Stopping waits for the 20 s long poll in progress, then for in-flight sends. */
     SHUTDOWN_TIMEOUT_MS: positiveInt.default(50_000),
     WORKER_CONCURRENCY: positiveInt.max(1_000).default(50),
+    /** Receive loops (long polls) at once: one caps the worker at ~10 messages per receive round trip. */
+    WORKER_RECEIVERS: positiveInt.max(16).default(2),
     WORKER_VISIBILITY_TIMEOUT_SECONDS: positiveInt.max(43_200).default(30),
     /** Longest a send may hold a message (heartbeats stop after it); also the lease length. */
     WORKER_MAX_PROCESSING_SECONDS: positiveInt.max(43_200).default(300),

@@ -8,7 +8,6 @@ export { recency } from './lib/ranking';
 export type { RankedPost, Ranking } from './lib/ranking';
 export { FeedRebuilder } from './lib/feed-rebuilder';
 export type { FeedRebuilderOptions } from './lib/feed-rebuilder';
-export { RedisScript } from './lib/redis-script';
 export { feedEnv } from './lib/feed.config';
 export { rankingNames, rankings } from './lib/rankings';
 export type { RankingName } from './lib/rankings';

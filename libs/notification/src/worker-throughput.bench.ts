@@ -65,6 +65,7 @@ const ours = (ctx: Ctx): Runner => {
     queueUrl: ctx.queueUrl,
     deadLetterQueueUrl: ctx.dlqUrl,
     concurrency: 100,
+    receivers: 2,
     waitTimeSeconds: 1,
   });
   return { start: () => void consumer.start(ctx.handler.handle), stop: () => consumer.stop() };
@@ -130,5 +131,5 @@ export default defineBenchmark<Ctx>({
   },
   teardown: ({ resources }) => resources.cleanup(),
   baseline: { name: 'bbc/sqs-consumer (batch 10)', run: (ctx) => measure(ctx, bbc) },
-  candidates: [{ name: 'SqsConsumer (pool of 100)', run: (ctx) => measure(ctx, ours) }],
+  candidates: [{ name: 'SqsConsumer (pool of 100, 2 receivers)', run: (ctx) => measure(ctx, ours) }],
 });

@@ -354,6 +354,38 @@ describe('SQS (real ElasticMQ server)', () => {
       expect(dead?.Attributes?.MessageGroupId).toBe('bob');
     });
 
+    it('runs several receive loops that together never hold more messages than the pool', async () => {
+      const { url, dlqUrl = '' } = await resources.queue('receivers', { maxReceiveCount: 3 });
+      await publisher.publish(
+        url,
+        Array.from({ length: 60 }, (_, i) => ({ body: String(i) })),
+      );
+      let running = 0;
+      let most = 0;
+      const handled = new Set<string>();
+      const consumer = new SqsConsumer(resources.sqs, {
+        queueUrl: url,
+        deadLetterQueueUrl: dlqUrl,
+        concurrency: 7,
+        receivers: 3,
+        waitTimeSeconds: 1,
+        visibilityTimeoutSeconds: 3,
+      });
+      consumers.push(consumer);
+      void consumer.start(async (m) => {
+        running++;
+        most = Math.max(most, running);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        handled.add(m.body);
+        running--;
+      });
+      await waitFor(() => handled.size === 60, { timeoutMs: 30_000, description: 'all 60 handled' });
+      expect(most).toBeLessThanOrEqual(7);
+      expect(most).toBeGreaterThan(1);
+      await consumer.stop();
+      expect(await queueDepth(resources.sqs, url)).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
+    });
+
     it('finishes in-flight work on stop and takes no new messages', async () => {
       const { url, dlqUrl = '' } = await resources.queue('drain', { maxReceiveCount: 3 });
       await publisher.publish(url, [{ body: 'a' }]);

@@ -1,5 +1,5 @@
 import type Redis from 'ioredis';
-import { RedisScript } from '@qls/feed';
+import { RedisScript } from '@qls/redis';
 
 /**
  * Tells which applied task was the last of a post's fan-out, exactly once,

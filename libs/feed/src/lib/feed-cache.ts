@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 import { RedisKeys } from '@qls/feed-contracts';
 import { type FeedCursor, type FeedEntry, decodeCursor, entriesOfReply, mergePage } from './feed-page';
-import { RedisScript } from './redis-script';
+import { RedisScript } from '@qls/redis';
 
 export interface FeedCacheOptions {
   /** Entries a user's pushed feed keeps (the lowest-ranked are trimmed). @defaultValue 800 */

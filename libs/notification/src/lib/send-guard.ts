@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
 import type { Pool } from 'pg';
+import { Coalescer } from '@qls/batching';
 import { PermanentError } from '@qls/messaging';
+import { RedisScript } from '@qls/redis';
 
 export interface Lease {
   readonly notificationId: string;
@@ -9,6 +11,12 @@ export interface Lease {
   readonly token: string;
   /** Attempts so far, this one included. */
   readonly attempts: number;
+  /**
+   * `performance.now()` before which the lease is certainly still held: the
+   * claim was sent at t, and Postgres set `lease_until` to its own now() —
+   * which is after t — plus `leaseMs`. Less a safety margin for clock rates.
+   */
+  readonly surelyHeldUntil: number;
 }
 
 export type Claim =
@@ -35,29 +43,37 @@ export interface SendGuardOptions {
  *    Redis can lose a write (failover, eviction); this row cannot. A worker
  *    whose lease expired (paused past the timeout) fails {@link holds} and
  *    must not send; its outcome updates match no row.
+ *
+ * The claim and `sent` updates of concurrent sends go to Postgres as one
+ * statement per batch ({@link Coalescer}): a worker with 200 sends in flight
+ * pays a round trip and a commit per batch, not per notification.
  */
 export class SendGuard {
+  private readonly claims: Coalescer<{ id: string; token: string }, number | undefined>;
+  private readonly sends: Coalescer<{ id: string; token: string }, boolean>;
+
   constructor(
     private readonly pool: Pool,
     private readonly redis: Redis,
     private readonly options: SendGuardOptions,
-  ) {}
+  ) {
+    this.claims = new Coalescer({ run: (leases) => this.claimAll(leases), maxInFlight: 2 });
+    this.sends = new Coalescer({ run: (leases) => this.recordSent(leases), maxInFlight: 2 });
+  }
 
   async claim(notificationId: string): Promise<Claim> {
-    if ((await this.redis.exists(doneKey(notificationId))) === 1) return { kind: 'done' };
     const token = randomUUID();
-    if ((await this.redis.set(leaseKey(notificationId), token, 'PX', this.options.leaseMs, 'NX')) !== 'OK') {
-      return { kind: 'busy', remainingMs: Math.max(0, await this.redis.pttl(leaseKey(notificationId))) };
-    }
-    const { rows } = await this.pool.query<{ attempts: number }>(
-      `UPDATE notifications
-          SET status = 'sending', lease_token = $2, lease_until = now() + make_interval(secs => $3::double precision / 1000),
-              attempts = attempts + 1, updated_at = now()
-        WHERE id = $1 AND status <> 'sent' AND (status <> 'sending' OR lease_until < now())
-        RETURNING attempts`,
-      [notificationId, token, this.options.leaseMs],
+    const fast = Number(
+      await FAST_CLAIM.run(this.redis, [doneKey(notificationId), leaseKey(notificationId)], [token, this.options.leaseMs]),
     );
-    if (rows[0]) return { kind: 'lease', lease: { notificationId, token, attempts: rows[0].attempts } };
+    if (fast === DONE) return { kind: 'done' };
+    if (fast !== LEASED) return { kind: 'busy', remainingMs: Math.max(0, fast) };
+    const claimedAt = performance.now();
+    const attempts = await this.claims.submit({ id: notificationId, token });
+    if (attempts !== undefined) {
+      const surelyHeldUntil = claimedAt + this.options.leaseMs * (1 - LEASE_SAFETY_MARGIN);
+      return { kind: 'lease', lease: { notificationId, token, attempts, surelyHeldUntil } };
+    }
 
     await this.redis.del(leaseKey(notificationId));
     const { rows: current } = await this.pool.query<{ status: string; remaining_ms: number | null }>(
@@ -70,8 +86,14 @@ export class SendGuard {
     return { kind: 'done' };
   }
 
-  /** True while `lease` is still the current, unexpired lease — checked right before calling the provider. */
+  /**
+   * True while `lease` is still the current, unexpired lease — checked right
+   * before calling the provider. Right after the claim the local clock answers
+   * (see {@link Lease.surelyHeldUntil}); a worker that was paused since asks
+   * Postgres.
+   */
   async holds(lease: Lease): Promise<boolean> {
+    if (performance.now() < lease.surelyHeldUntil) return true;
     const { rowCount } = await this.pool.query('SELECT 1 FROM notifications WHERE id = $1 AND lease_token = $2 AND lease_until > now()', [
       lease.notificationId,
       lease.token,
@@ -97,13 +119,9 @@ export class SendGuard {
 
   /** Records the send, then the done marker; the message is deleted only after this. */
   async sent(lease: Lease): Promise<boolean> {
-    const { rowCount } = await this.pool.query(
-      `UPDATE notifications SET status = 'sent', sent_at = now(), updated_at = now(), lease_token = NULL, lease_until = NULL, last_error = NULL
-        WHERE id = $1 AND lease_token = $2`,
-      [lease.notificationId, lease.token],
-    );
+    const recorded = await this.sends.submit({ id: lease.notificationId, token: lease.token });
     await this.markDone(lease.notificationId);
-    return rowCount === 1;
+    return recorded;
   }
 
   /** Records a failed attempt and gives the lease up, so a redelivery can take it at once. */
@@ -116,6 +134,39 @@ export class SendGuard {
     await this.redis.del(leaseKey(lease.notificationId));
   }
 
+  /**
+   * One UPDATE for a batch of claims; the attempt count for each lease taken.
+   * A lease is taken only if its own token was written: should one id appear
+   * twice in a batch (Redis lost the first lease), one of the two wins.
+   */
+  private async claimAll(leases: readonly { id: string; token: string }[]): Promise<(number | undefined)[]> {
+    const { rows } = await this.pool.query<{ id: string; token: string; attempts: number }>(
+      `UPDATE notifications n
+          SET status = 'sending', lease_token = c.token, lease_until = now() + make_interval(secs => $3::double precision / 1000),
+              attempts = n.attempts + 1, updated_at = now()
+         FROM unnest($1::uuid[], $2::uuid[]) AS c(id, token)
+        WHERE n.id = c.id AND n.status <> 'sent' AND (n.status <> 'sending' OR n.lease_until < now())
+        RETURNING n.id, n.lease_token AS token, n.attempts`,
+      [leases.map((l) => l.id), leases.map((l) => l.token), this.options.leaseMs],
+    );
+    const taken = new Map(rows.map((r) => [r.token, r.attempts]));
+    return leases.map((l) => taken.get(l.token));
+  }
+
+  /** One UPDATE for a batch of sends; true for each whose lease was still current. */
+  private async recordSent(leases: readonly { id: string; token: string }[]): Promise<boolean[]> {
+    const { rows } = await this.pool.query<{ token: string }>(
+      `UPDATE notifications n
+          SET status = 'sent', sent_at = now(), updated_at = now(), lease_token = NULL, lease_until = NULL, last_error = NULL
+         FROM unnest($1::uuid[], $2::uuid[]) AS c(id, token)
+        WHERE n.id = c.id AND n.lease_token = c.token
+        RETURNING c.token`,
+      [leases.map((l) => l.id), leases.map((l) => l.token)],
+    );
+    const recorded = new Set(rows.map((r) => r.token));
+    return leases.map((l) => recorded.has(l.token));
+  }
+
   private async markDone(notificationId: string): Promise<void> {
     await this.redis
       .multi()
@@ -124,6 +175,20 @@ export class SendGuard {
       .exec();
   }
 }
+
+/**
+ * Steps 1 and 2 in one round trip: -1 when the done marker is set, -2 when
+ * this caller got the lease, else the milliseconds left on someone else's.
+ */
+const FAST_CLAIM = new RedisScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
+if redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2], 'NX') then return -2 end
+return math.max(redis.call('PTTL', KEYS[2]), 0)`);
+const DONE = -1;
+const LEASED = -2;
+
+/** Share of a lease the local clock vouches for (clock rates differ a little; pauses are what the check is for). */
+const LEASE_SAFETY_MARGIN = 0.2;
 
 const leaseKey = (id: string) => `notification:lease:${id}`;
 const doneKey = (id: string) => `notification:done:${id}`;

@@ -66,6 +66,10 @@ export function startTelemetry(options: TelemetryOptions): void {
     instrumentations: [
       new HttpInstrumentation({
         ignoreIncomingRequestHook: (request) => request.method === 'GET' && UNTRACED_PATHS.test(request.url ?? ''),
+        // Outgoing calls outside any trace — a consumer's long polls and batched
+        // deletes, pollers — would each start a trace of their own: noise, and
+        // a span per call on the hot path.
+        requireParentforOutgoingSpans: true,
       }),
       // Nest registers its middleware (body parsers, request logging) as express
       // middleware; one span per layer per request is noise.

@@ -9,7 +9,8 @@ describe('relay settings from the environment', () => {
     expect(relaySettings(loadConfig(schema, {}))).toEqual({
       concurrency: 2,
       batchSize: 1_000,
-      bucketsPerClaim: 8,
+      bucketsPerClaim: 16,
+      lingerMs: 10,
       pollIntervalMs: 1_000,
       maxAttempts: 10,
       retentionMs: 24 * 3_600_000,

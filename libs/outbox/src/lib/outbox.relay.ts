@@ -31,8 +31,16 @@ export interface OutboxRelayOptions {
   readonly concurrency?: number;
   /** @defaultValue 1000 rows per claim */
   readonly batchSize?: number;
-  /** @defaultValue 8 buckets per claim (of 64) */
+  /** @defaultValue 16 buckets per claim (of 64) */
   readonly bucketsPerClaim?: number;
+  /**
+   * How long a claim loop woken by a commit (NOTIFY) waits before claiming, so
+   * that a stream of small commits is published in batches rather than a row
+   * or two per claim, publish call and mark (Kafka's `linger.ms`). A loop
+   * draining a backlog does not wait.
+   * @defaultValue 10
+   */
+  readonly lingerMs?: number;
   /**
    * Fallback poll when no NOTIFY arrives (notifications are lost while the
    * listener is down, and rows backing off become due silently).
@@ -74,6 +82,7 @@ export class OutboxRelay {
       | 'concurrency'
       | 'batchSize'
       | 'bucketsPerClaim'
+      | 'lingerMs'
       | 'pollIntervalMs'
       | 'maxAttempts'
       | 'retentionMs'
@@ -95,7 +104,8 @@ export class OutboxRelay {
     this.options = {
       concurrency: 2,
       batchSize: 1_000,
-      bucketsPerClaim: 8,
+      bucketsPerClaim: 16,
+      lingerMs: 10,
       pollIntervalMs: 1_000,
       maxAttempts: 10,
       retentionMs: 24 * 3_600_000,
@@ -163,7 +173,10 @@ export class OutboxRelay {
       }
       // Go again at once only while a backlog is draining; otherwise sleep until
       // NOTIFY or the poll — a trickle of commits must not keep the loops spinning.
-      if (!more && this.running && this.wakeUps === seen) await this.waitForWork();
+      if (!more && this.running && this.wakeUps === seen) {
+        await this.waitForWork();
+        if (this.running && this.options.lingerMs > 0) await new Promise((resolve) => setTimeout(resolve, this.options.lingerMs));
+      }
     }
   }
 

@@ -38,6 +38,13 @@ export interface SqsConsumerOptions {
    * @defaultValue 10
    */
   readonly concurrency?: number;
+  /**
+   * Receive loops running at once. One loop makes a round trip per 10
+   * messages, which caps a worker at 10 / (receive latency) messages/s —
+   * ~1,000/s at 10 ms; more loops lift that cap for a busy queue.
+   * @defaultValue 1
+   */
+  readonly receivers?: number;
   /** @defaultValue 20 (long polling: empty receives cost nothing and return at once when a message arrives) */
   readonly waitTimeSeconds?: number;
   /**
@@ -86,7 +93,10 @@ export class SqsConsumer implements MessageConsumer {
   private pendingDeletes: { id: string; receiptHandle: string }[] = [];
   private deleteTimer: NodeJS.Timeout | undefined;
   private loop: Promise<void> | undefined;
-  private slotFreed: (() => void) | undefined;
+  /** Messages received (or being received) and not finished: what the pool holds. */
+  private busy = 0;
+  /** Receive loops waiting for a free slot. */
+  private readonly pollers = new Set<() => void>();
   private stopping = false;
 
   constructor(
@@ -98,12 +108,12 @@ export class SqsConsumer implements MessageConsumer {
 
   async start(handler: MessageHandler): Promise<void> {
     this.stopping = false;
-    this.loop = this.pollLoop(handler);
+    this.loop = Promise.all(Array.from({ length: this.options.receivers ?? 1 }, () => this.pollLoop(handler))).then(() => undefined);
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
-    this.slotFreed?.();
+    this.wakePollers();
     await this.loop;
     await Promise.allSettled([...this.inFlight]);
     await this.flushDeletes();
@@ -117,27 +127,41 @@ export class SqsConsumer implements MessageConsumer {
     return this.options.concurrency ?? 10;
   }
 
+  /**
+   * One receive loop. Before each receive it reserves the free slots it asks
+   * for, so parallel loops never take more messages than the pool can run.
+   */
   private async pollLoop(handler: MessageHandler): Promise<void> {
     while (!this.stopping) {
-      const free = this.concurrency - this.inFlight.size;
-      if (free <= 0) {
-        await new Promise<void>((resolve) => (this.slotFreed = resolve));
+      const wanted = Math.min(SQS_BATCH_LIMIT, this.concurrency - this.busy);
+      if (wanted <= 0) {
+        await new Promise<void>((resolve) => this.pollers.add(resolve));
         continue;
       }
-      const messages = await this.receive(Math.min(SQS_BATCH_LIMIT, free));
+      this.busy += wanted;
+      const messages = await this.receive(wanted);
+      this.busy -= wanted - messages.length;
       if (this.stopping) {
         // Received after stop() was called: not started, so give them back at once.
         await this.release(messages);
+        this.busy -= messages.length;
         break;
       }
+      if (messages.length < wanted) this.wakePollers();
       for (const group of inOrderGroups(messages)) {
         const task = this.processInOrder(group, handler).finally(() => {
+          this.busy -= group.length;
           this.inFlight.delete(task);
-          this.slotFreed?.();
+          this.wakePollers();
         });
         this.inFlight.add(task);
       }
     }
+  }
+
+  private wakePollers(): void {
+    for (const wake of this.pollers) wake();
+    this.pollers.clear();
   }
 
   private async receive(max: number): Promise<Message[]> {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Pool } from 'pg';
+import { Coalescer } from '@qls/batching';
 import { PermanentError, RetriableError } from '@qls/messaging';
 import type { Channel } from '../contracts';
 import type { NotificationProvider, SendRequest } from './provider.port';
@@ -21,9 +22,14 @@ export interface ProviderFaults {
  * benchmarks can count calls and deliveries per notification — honours the
  * idempotency key like a real one (a repeat is not delivered twice), and fails
  * on demand. Stands in for APNs/FCM, an email API or an SMS gateway.
+ *
+ * Concurrent sends are recorded with one INSERT per batch — this bookkeeping
+ * is the stand-in's, not the service's, and should not cost the database
+ * what a real provider would cost the provider.
  */
 export class LocalProvider implements NotificationProvider {
   private readonly failedOnce = new Set<string>();
+  private readonly records = new Coalescer<SendRequest, void>({ run: (requests) => this.record(requests), maxInFlight: 2 });
 
   constructor(
     readonly channel: Channel,
@@ -48,18 +54,44 @@ export class LocalProvider implements NotificationProvider {
     if (this.random() < (this.faults.transientRate ?? 0)) {
       throw new RetriableError('PROVIDER.UNAVAILABLE', `${this.channel} provider timed out`);
     }
-    // Delivered once per idempotency key; a repeat is recorded as a duplicate call.
-    await this.pool.query(
-      `INSERT INTO provider_sends (notification_id, channel, idempotency_key, duplicate, payload)
-       SELECT $1, $2, $3, EXISTS (SELECT 1 FROM provider_sends WHERE channel = $2 AND idempotency_key = $3 AND NOT duplicate), $4`,
-      [
-        request.notificationId,
-        this.channel,
-        request.idempotencyKey,
-        JSON.stringify({ userId: request.userId, template: request.template, data: request.data }),
-      ],
-    );
+    await this.records.submit(request);
   }
+
+  /**
+   * Delivered once per idempotency key; a repeat is recorded as a duplicate
+   * call. The first INSERT delivers, for each key, the batch's first call
+   * unless an earlier call delivered it; the second records the rest.
+   */
+  private async record(requests: readonly SendRequest[]): Promise<void[]> {
+    const { rows } = await this.pool.query<{ idempotency_key: string }>(
+      `INSERT INTO provider_sends (notification_id, channel, idempotency_key, duplicate, payload)
+       SELECT DISTINCT ON (idempotency_key) notification_id, $2, idempotency_key, false, payload
+         FROM unnest($1::uuid[], $3::text[], $4::jsonb[]) WITH ORDINALITY AS c(notification_id, idempotency_key, payload, n)
+        ORDER BY idempotency_key, n
+       ON CONFLICT (channel, idempotency_key) WHERE NOT duplicate DO NOTHING
+       RETURNING idempotency_key`,
+      columns(this.channel, requests),
+    );
+    const delivering = new Set(rows.map((r) => r.idempotency_key));
+    const repeats = requests.filter((r) => !delivering.delete(r.idempotencyKey));
+    if (repeats.length > 0) {
+      await this.pool.query(
+        `INSERT INTO provider_sends (notification_id, channel, idempotency_key, duplicate, payload)
+         SELECT notification_id, $2, idempotency_key, true, payload FROM unnest($1::uuid[], $3::text[], $4::jsonb[]) AS c(notification_id, idempotency_key, payload)`,
+        columns(this.channel, repeats),
+      );
+    }
+    return requests.map(() => undefined);
+  }
+}
+
+function columns(channel: Channel, requests: readonly SendRequest[]): unknown[] {
+  return [
+    requests.map((r) => r.notificationId),
+    channel,
+    requests.map((r) => r.idempotencyKey),
+    requests.map((r) => JSON.stringify({ userId: r.userId, template: r.template, data: r.data })),
+  ];
 }
 
 /** A stable number in [0, 1) from an id. */

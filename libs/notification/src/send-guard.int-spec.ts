@@ -1,0 +1,107 @@
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import type Redis from 'ioredis';
+import type { Pool } from 'pg';
+import { migrate, readMigrations } from '@qls/provisioning';
+import { TestResources, waitFor } from '@qls/testing';
+import { type Lease, LocalProvider, SendGuard } from './index';
+
+const migrations = join(__dirname, '../../../infra/migrations');
+
+describe('SendGuard and LocalProvider (real Postgres and Redis)', () => {
+  let resources: TestResources;
+  let pool: Pool;
+  let redis: Redis;
+
+  beforeEach(async () => {
+    resources = new TestResources();
+    ({ pool } = await resources.postgres());
+    await migrate(pool, readMigrations(migrations));
+    redis = resources.redis();
+  });
+
+  afterEach(() => resources.cleanup());
+
+  async function notifications(count: number): Promise<string[]> {
+    const ids = Array.from({ length: count }, () => randomUUID());
+    await pool.query(
+      `INSERT INTO notifications (id, user_id, idempotency_key, channel, template, data)
+       SELECT id, 'u1', id::text, 'email', 'welcome', '{}' FROM unnest($1::uuid[]) AS id`,
+      [ids],
+    );
+    return ids;
+  }
+
+  function leaseOf(claim: Awaited<ReturnType<SendGuard['claim']>>): Lease {
+    if (claim.kind !== 'lease') throw new Error(`expected a lease, got ${claim.kind}`);
+    return claim.lease;
+  }
+
+  it('claims concurrent sends in few statements and gives each its own lease', async () => {
+    const guard = new SendGuard(pool, redis, { leaseMs: 10_000 });
+    const ids = await notifications(50);
+    const queries = jest.spyOn(pool, 'query');
+    const leases = (await Promise.all(ids.map((id) => guard.claim(id)))).map(leaseOf);
+    expect(new Set(leases.map((l) => l.token)).size).toBe(50);
+    expect(leases.every((l) => l.attempts === 1)).toBe(true);
+    expect(await Promise.all(leases.map((l) => guard.sent(l)))).toEqual(leases.map(() => true));
+    // 50 claims and 50 sends, batched: far fewer statements than 100.
+    expect(queries.mock.calls.length).toBeLessThan(20);
+    queries.mockRestore();
+    const { rows } = await pool.query<{ status: string; n: number }>(
+      'SELECT status, count(*)::int AS n FROM notifications GROUP BY status',
+    );
+    expect(rows).toEqual([{ status: 'sent', n: 50 }]);
+    expect((await guard.claim(ids[0] ?? '')).kind).toBe('done');
+  });
+
+  it('keeps the fence in Postgres when Redis loses the lease: a second claim is busy, not a second sender', async () => {
+    const guard = new SendGuard(pool, redis, { leaseMs: 10_000 });
+    const [id = ''] = await notifications(1);
+    const first = leaseOf(await guard.claim(id));
+    await redis.del(`notification:lease:${id}`); // Redis lost it (failover, eviction)
+    const second = await guard.claim(id);
+    expect(second.kind).toBe('busy');
+    expect(await guard.sent(first)).toBe(true);
+  });
+
+  it('refuses a worker whose lease expired and was taken over: holds() is false and its outcome is not recorded', async () => {
+    const guard = new SendGuard(pool, redis, { leaseMs: 300 });
+    const [id = ''] = await notifications(1);
+    const paused = leaseOf(await guard.claim(id));
+    await waitFor(
+      async () => (await pool.query('SELECT 1 FROM notifications WHERE id = $1 AND lease_until < now()', [id])).rowCount === 1,
+      {
+        timeoutMs: 5_000,
+        description: 'the lease to expire',
+      },
+    );
+    await redis.del(`notification:lease:${id}`); // Redis lost it (failover, eviction)
+    const taker = leaseOf(await guard.claim(id));
+    expect(taker.attempts).toBe(2);
+    expect(await guard.holds(paused)).toBe(false);
+    expect(await guard.sent(paused)).toBe(false);
+    expect(await guard.holds(taker)).toBe(true);
+    expect(await guard.sent(taker)).toBe(true);
+  });
+
+  it('records a batch of provider calls with repeats: one delivery per idempotency key, the rest as duplicates', async () => {
+    const provider = new LocalProvider('push', pool);
+    const [a = '', b = ''] = await notifications(2);
+    const call = (id: string) =>
+      provider.send({ notificationId: id, userId: 'u1', channel: 'push', template: 't', data: {}, idempotencyKey: id });
+    await Promise.all([call(a), call(b), call(a), call(a)]);
+    await call(b);
+    const { rows } = await pool.query<{ id: string; delivered: number; duplicates: number }>(
+      `SELECT notification_id AS id, count(*) FILTER (WHERE NOT duplicate)::int AS delivered, count(*) FILTER (WHERE duplicate)::int AS duplicates
+         FROM provider_sends GROUP BY notification_id ORDER BY delivered, duplicates`,
+    );
+    expect(rows).toEqual(
+      expect.arrayContaining([
+        { id: a, delivered: 1, duplicates: 2 },
+        { id: b, delivered: 1, duplicates: 1 },
+      ]),
+    );
+    expect(rows).toHaveLength(2);
+  });
+});

@@ -1,0 +1,1 @@
+export { RedisScript } from './lib/redis-script';
