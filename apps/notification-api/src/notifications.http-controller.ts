@@ -2,16 +2,10 @@ import { Body, Controller, Get, Headers, Inject, Param, Post, Res, UseGuards } f
 import type { ServerResponse } from 'node:http';
 import type { Pool } from 'pg';
 import { BearerAuthGuard, CurrentCaller } from '@qls/http-api';
-import {
-  type Caller,
-  type CreateNotificationOptions,
-  type NotificationView,
-  createNotification,
-  getNotification,
-} from '@qls/notification-intake';
+import { type Caller, type NotificationIntake, type NotificationView, getNotification } from '@qls/notification-intake';
 import type { ApiMetrics } from './api.metrics';
 import { RateLimitGuard } from './rate-limit.guard';
-import { API_METRICS, INTAKE_OPTIONS, PG_POOL } from './tokens';
+import { API_METRICS, INTAKE, PG_POOL } from './tokens';
 
 export interface AcceptedNotification {
   readonly id: string;
@@ -26,7 +20,7 @@ export interface AcceptedNotification {
 export class NotificationsHttpController {
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
-    @Inject(INTAKE_OPTIONS) private readonly options: CreateNotificationOptions,
+    @Inject(INTAKE) private readonly intake: NotificationIntake,
     @Inject(API_METRICS) private readonly metrics: ApiMetrics,
   ) {}
 
@@ -38,7 +32,7 @@ export class NotificationsHttpController {
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Res({ passthrough: true }) response: ServerResponse,
   ): Promise<AcceptedNotification> {
-    const { notification, created } = await createNotification(this.pool, caller, { body, idempotencyKey }, this.options);
+    const { notification, created } = await this.intake.create(caller, { body, idempotencyKey });
     const statusUrl = `/notifications/${notification.id}`;
     response.statusCode = created ? 202 : 200;
     response.setHeader('Location', statusUrl);

@@ -3,6 +3,8 @@ export { BearerAuthGuard, CurrentCaller, JWT_VERIFIER } from './lib/auth/bearer-
 export type { AuthenticatedRequest } from './lib/auth/bearer-auth.guard';
 export { AuthenticationError, createJwtVerifier, jwtAlgorithms, parsePublicKeys } from './lib/auth/jwt.verifier';
 export type { JwtAlgorithm, JwtVerifier, JwtVerifierOptions } from './lib/auth/jwt.verifier';
+export { withVerificationCache } from './lib/auth/verification-cache';
+export type { VerificationCacheOptions } from './lib/auth/verification-cache';
 export { ApiExceptionFilter } from './lib/api-exception.filter';
 export type { ApiExceptionFilterOptions, FailedRequest } from './lib/api-exception.filter';
 export { toHttpError } from './lib/http-errors';

@@ -1,5 +1,5 @@
-export { createNotification } from './lib/create-notification';
-export type { CreateNotificationInput, CreateNotificationOptions, CreateNotificationResult } from './lib/create-notification';
+export { NotificationIntake } from './lib/create-notification';
+export type { CreateNotificationInput, CreateNotificationResult, NotificationIntakeOptions } from './lib/create-notification';
 export { idempotencyKeyFor, intakeDefaults, parseCreateNotification } from './lib/create-notification.request';
 export type { CreateNotificationCommand, IntakeLimits } from './lib/create-notification.request';
 export { getNotification } from './lib/get-notification';

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { type Context, context } from '@opentelemetry/api';
 import type { Pool } from 'pg';
+import { Coalescer } from '@qls/batching';
 import { NOTIFICATION_REQUESTED, type NotificationRequested, notificationRequestedV1 } from '@qls/notification';
-import { type Transaction, enqueue, inTransaction } from '@qls/outbox';
+import { type OutboxEvent, enqueue, inTransaction } from '@qls/outbox';
 import {
   type CreateNotificationCommand,
   type IntakeLimits,
@@ -18,11 +20,20 @@ export interface CreateNotificationInput {
   readonly idempotencyKey?: string | undefined;
 }
 
-export interface CreateNotificationOptions {
+export interface NotificationIntakeOptions {
   /** SQS queue (name) the outbox relay publishes `NotificationRequested.v1` to. */
   readonly queue: string;
   /** @defaultValue {@link intakeDefaults} */
   readonly limits?: IntakeLimits;
+  /** Most creates committed in one transaction. @defaultValue 100 */
+  readonly maxBatch?: number;
+  /**
+   * Transactions (pooled connections) writing batches at once; while all are
+   * busy, new creates gather into the next batch. @defaultValue 2
+   */
+  readonly maxInFlight?: number;
+  /** Called after each batch committed, with the number of creates in it (a metric, tests). */
+  readonly onBatch?: (size: number) => void;
 }
 
 export interface CreateNotificationResult {
@@ -31,11 +42,35 @@ export interface CreateNotificationResult {
   readonly created: boolean;
 }
 
+/** A validated create, waiting for its batch. */
+interface PendingCreate {
+  readonly command: CreateNotificationCommand;
+  readonly id: string;
+  readonly idempotencyKey: string;
+  readonly message: NotificationRequested;
+  /** The request's trace, for its outbox row: the batch runs in the context of whichever request started it. */
+  readonly context: Context;
+}
+
+type InsertedRow = NotificationRow & { readonly user_id: string; readonly idempotency_key: string };
+
+/** SQLSTATE deadlock_detected. */
+const DEADLOCK_DETECTED = '40P01';
+const MAX_DEADLOCK_ATTEMPTS = 3;
+
 /**
- * Accepts a notification for sending: validates the request, then in ONE
- * transaction inserts the `notifications` row (status `queued`) and the
- * outbox row that the relay publishes to SQS (`NotificationRequested.v1`,
- * FIFO group = the user). Either both commit or neither does.
+ * Accepts notifications for sending: validates each request, then inserts the
+ * `notifications` row (status `queued`) and the outbox row that the relay
+ * publishes to SQS (`NotificationRequested.v1`, FIFO group = the user) in ONE
+ * transaction. Either both commit or neither does.
+ *
+ * Group commit: the creates of concurrent requests share that transaction —
+ * one multi-row INSERT, one outbox INSERT, one COMMIT for up to `maxBatch`
+ * requests (see {@link Coalescer}) — which is what lets one API process take
+ * thousands of requests per second. Validation happens per request before it
+ * joins a batch, so a bad request never fails the others; a batch whose
+ * transaction fails fails every request in it, as one request's failed
+ * transaction fails it today.
  *
  * Idempotency: the key is the `Idempotency-Key` header, else the
  * notification id, unique per user. A repeat with the same key and the same
@@ -43,70 +78,135 @@ export interface CreateNotificationResult {
  * the first notification and writes nothing. The same key with a different
  * request is refused with {@link IdempotencyConflictError} (Stripe's rule), as
  * is a client-chosen `notificationId` that another request already uses.
- * Keys do not expire (the unique index holds them as long as the row lives).
- *
- * @throws NotificationValidationError, NotificationUserMismatchError, IdempotencyConflictError
+ * Repeats within one batch are answered the same way as repeats across
+ * batches. Keys do not expire (the unique index holds them as long as the
+ * row lives).
  */
-export async function createNotification(
-  pool: Pool,
-  caller: Caller,
-  input: CreateNotificationInput,
-  options: CreateNotificationOptions,
-): Promise<CreateNotificationResult> {
-  const limits = options.limits ?? intakeDefaults;
-  const command = parseCreateNotification(input.body, limits);
-  if (command.userId !== caller.userId) throw new NotificationUserMismatchError();
-  const id = command.notificationId ?? randomUUID();
-  const idempotencyKey = idempotencyKeyFor(input.idempotencyKey, id, limits);
-  const message: NotificationRequested = notificationRequestedV1.parse({
-    schemaVersion: 1,
-    notificationId: id,
-    userId: command.userId,
-    channel: command.channel,
-    template: command.template,
-    data: command.data,
-  });
+export class NotificationIntake {
+  private readonly limits: IntakeLimits;
+  private readonly batches: Coalescer<PendingCreate, InsertedRow | undefined>;
 
-  return inTransaction(pool, async (tx) => {
-    // DO NOTHING instead of catching 23505: a unique violation would abort the
-    // transaction, and this way a concurrent duplicate waits for the first
-    // insert to commit and then reads it below.
-    const inserted = await tx.client.query<NotificationRow>(
-      `INSERT INTO notifications (id, user_id, idempotency_key, channel, template, data)
-       VALUES ($1, $2, $3, $4, $5, $6::jsonb)
-       ON CONFLICT DO NOTHING
-       RETURNING ${VIEW_COLUMNS}`,
-      [id, command.userId, idempotencyKey, command.channel, command.template, JSON.stringify(command.data)],
-    );
-    const row = inserted.rows[0];
-    if (row === undefined) return { notification: await firstRequest(tx, command, id, idempotencyKey), created: false };
-    await enqueue(tx, [
-      {
-        aggregateType: 'notification',
-        aggregateId: id,
-        eventType: NOTIFICATION_REQUESTED,
-        payload: message,
-        destination: { sqs: options.queue },
-        // The FIFO variant of the queue orders per user (MessageGroupId).
-        key: command.userId,
-      },
-    ]);
-    return { notification: toView(row), created: true };
+  constructor(
+    private readonly pool: Pool,
+    private readonly options: NotificationIntakeOptions,
+  ) {
+    this.limits = options.limits ?? intakeDefaults;
+    this.batches = new Coalescer({
+      run: (batch) => this.insertBatch(batch),
+      maxBatch: options.maxBatch ?? 100,
+      maxInFlight: options.maxInFlight ?? 2,
+    });
+  }
+
+  /** @throws NotificationValidationError, NotificationUserMismatchError, IdempotencyConflictError */
+  async create(caller: Caller, input: CreateNotificationInput): Promise<CreateNotificationResult> {
+    const command = parseCreateNotification(input.body, this.limits);
+    if (command.userId !== caller.userId) throw new NotificationUserMismatchError();
+    const id = command.notificationId ?? randomUUID();
+    const idempotencyKey = idempotencyKeyFor(input.idempotencyKey, id, this.limits);
+    const message: NotificationRequested = notificationRequestedV1.parse({
+      schemaVersion: 1,
+      notificationId: id,
+      userId: command.userId,
+      channel: command.channel,
+      template: command.template,
+      data: command.data,
+    });
+
+    const row = await this.batches.submit({ command, id, idempotencyKey, message, context: context.active() });
+    if (row !== undefined) return { notification: toView(row), created: true };
+    // The insert conflicted — rare, so answered outside the batch, after it committed.
+    return { notification: await firstRequest(this.pool, command, id, idempotencyKey), created: false };
+  }
+
+  /** Writes the batch; answers the inserted row per create, undefined for one that conflicted. */
+  private async insertBatch(batch: readonly PendingCreate[]): Promise<(InsertedRow | undefined)[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const inserted = await this.insertOnce(batch);
+        this.options.onBatch?.(batch.length);
+        return inserted;
+      } catch (error) {
+        // Postgres breaks a deadlock by failing one of the transactions; rolled back whole, the batch can run again.
+        if (attempt === MAX_DEADLOCK_ATTEMPTS || (error as { code?: unknown }).code !== DEADLOCK_DETECTED) throw error;
+      }
+    }
+  }
+
+  private insertOnce(batch: readonly PendingCreate[]): Promise<(InsertedRow | undefined)[]> {
+    // The same order in every transaction (stable: the first of equal keys stays first), so two batches
+    // racing with the same keys wait for each other instead of deadlocking. Only clashing client-chosen
+    // ids can still deadlock two batches (or a batch and another writer): see insertBatch.
+    const ordered = [...batch].sort((a, b) => compare(a.command.userId, b.command.userId) || compare(a.idempotencyKey, b.idempotencyKey));
+    return inTransaction(this.pool, async (tx) => {
+      // DO NOTHING instead of failing on 23505: a unique violation would abort the whole batch, and
+      // this way a conflicting row (a repeat, also one earlier in this batch) is skipped; a concurrent
+      // one is waited for until it commits, so it is there for firstRequest to read afterwards.
+      const { rows } = await tx.client.query<InsertedRow>(
+        `INSERT INTO notifications (id, user_id, idempotency_key, channel, template, data)
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[])
+         ON CONFLICT DO NOTHING
+         RETURNING ${VIEW_COLUMNS}, user_id, idempotency_key`,
+        [
+          ordered.map((p) => p.id),
+          ordered.map((p) => p.command.userId),
+          ordered.map((p) => p.idempotencyKey),
+          ordered.map((p) => p.command.channel),
+          ordered.map((p) => p.command.template),
+          ordered.map((p) => JSON.stringify(p.command.data)),
+        ],
+      );
+      const inserted = matchInserted(batch, rows);
+      await enqueue(
+        tx,
+        batch.flatMap((pending, index) => (inserted[index] === undefined ? [] : [this.outboxEvent(pending)])),
+      );
+      return inserted;
+    });
+  }
+
+  private outboxEvent({ id, command, message, context }: PendingCreate): OutboxEvent {
+    return {
+      aggregateType: 'notification',
+      aggregateId: id,
+      eventType: NOTIFICATION_REQUESTED,
+      payload: message,
+      destination: { sqs: this.options.queue },
+      // The FIFO variant of the queue orders per user (MessageGroupId).
+      key: command.userId,
+      context,
+    };
+  }
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Which create each inserted row belongs to. RETURNING cannot name the input
+ * row, but an inserted row's (id, user, key) is that of exactly the create
+ * that wrote it — or of identical ones, of which the first is the writer and
+ * the rest are its repeats.
+ */
+function matchInserted(batch: readonly PendingCreate[], rows: readonly InsertedRow[]): (InsertedRow | undefined)[] {
+  const byIdentity = new Map(rows.map((row) => [`${row.id}\u0000${row.user_id}\u0000${row.idempotency_key}`, row]));
+  return batch.map((pending) => {
+    // Postgres answers a uuid in lower case; a client may have sent it in upper case.
+    const identity = `${pending.id.toLowerCase()}\u0000${pending.command.userId}\u0000${pending.idempotencyKey}`;
+    const row = byIdentity.get(identity);
+    byIdentity.delete(identity);
+    return row;
   });
 }
 
 /** The insert conflicted: find the request that got there first, and check this one repeats it. */
-async function firstRequest(
-  tx: Transaction,
-  command: CreateNotificationCommand,
-  id: string,
-  idempotencyKey: string,
-): Promise<NotificationView> {
+async function firstRequest(pool: Pool, command: CreateNotificationCommand, id: string, idempotencyKey: string): Promise<NotificationView> {
   // jsonb equality ignores key order and whitespace, as a repeat sent by another client library would differ in those.
   const sameRequest = `user_id = $1 AND channel = $2 AND template = $3 AND data = $4::jsonb AND ($5::uuid IS NULL OR id = $5::uuid)`;
   const request = [command.userId, command.channel, command.template, JSON.stringify(command.data), command.notificationId ?? null];
 
-  const byKey = await tx.client.query<NotificationRow & { same_request: boolean }>(
+  const byKey = await pool.query<NotificationRow & { same_request: boolean }>(
     `SELECT ${VIEW_COLUMNS}, (${sameRequest}) AS same_request FROM notifications WHERE user_id = $1 AND idempotency_key = $6`,
     [...request, idempotencyKey],
   );
@@ -121,7 +221,7 @@ async function firstRequest(
   }
 
   // Not the key: the client-chosen id is taken. The same request under another key is still a repeat, if it is the caller's.
-  const byId = await tx.client.query<NotificationRow & { same_request: boolean }>(
+  const byId = await pool.query<NotificationRow & { same_request: boolean }>(
     `SELECT ${VIEW_COLUMNS}, (${sameRequest}) AS same_request FROM notifications WHERE id = $6::uuid`,
     [...request, id],
   );

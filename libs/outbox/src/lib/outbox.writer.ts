@@ -1,3 +1,4 @@
+import type { Context } from '@opentelemetry/api';
 import type { Pool, PoolClient } from 'pg';
 import { Headers, injectTraceContext } from '@qls/messaging';
 
@@ -14,8 +15,15 @@ export interface OutboxEvent {
   readonly destination: Destination;
   /** Kafka key / SQS FIFO group. @defaultValue the aggregate id */
   readonly key?: string;
-  /** Extra headers to carry; the writer adds the active trace context. */
+  /** Extra headers to carry; the writer adds the trace context of {@link OutboxEvent.context}. */
   readonly headers?: Readonly<Record<string, string>>;
+  /**
+   * The trace this event continues. A writer that batches the work of several
+   * requests in one transaction passes each request's own context, captured
+   * when the request came in; otherwise the active one is right.
+   * @defaultValue the active context
+   */
+  readonly context?: Context;
 }
 
 const brand: unique symbol = Symbol('Transaction');
@@ -58,8 +66,9 @@ export interface EnqueuedEvent {
 
 /**
  * Writes outbox rows inside the caller's transaction (one INSERT for all of
- * them). The active span's W3C trace context is stored with each row, so the
- * trace continues from this request through the relay to the consumers.
+ * them). Each row stores the W3C trace context of its event's `context` (the
+ * active one by default), so the trace continues from the request that
+ * created it through the relay to the consumers.
  * Commit wakes the relays (a statement trigger NOTIFYs `outbox`).
  */
 export async function enqueue(tx: Transaction, events: readonly OutboxEvent[]): Promise<EnqueuedEvent[]> {
@@ -80,7 +89,7 @@ export async function enqueue(tx: Transaction, events: readonly OutboxEvent[]): 
     columns.payload.push(JSON.stringify(event.payload));
     columns.destination.push(destinationToString(event.destination));
     columns.key.push(event.key ?? null);
-    columns.headers.push(JSON.stringify(injectTraceContext(event.headers)));
+    columns.headers.push(JSON.stringify(injectTraceContext(event.headers, event.context)));
   }
   const { rows } = await tx.client.query<{ id: string; event_id: string }>(
     `INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload, destination, message_key, headers)
