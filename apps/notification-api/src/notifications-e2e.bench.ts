@@ -9,6 +9,7 @@ import { TestResources, freePort, startBuiltApp, waitFor } from '@qls/testing';
 const PROVIDER_LATENCY_MS = 50;
 const USERS = 200;
 const PHASE_MS = 5_000;
+const WARM_UP_MS = 3_000;
 const CLIENTS = 64;
 const OPEN_LOOP_RATE = 1_000;
 const MAX_IN_FLIGHT = 256;
@@ -74,6 +75,23 @@ async function post(ctx: Ctx, i: number): Promise<string | undefined> {
   return (JSON.parse(response.body) as { id: string }).id;
 }
 
+/** CLIENTS clients posting one after the other for `ms`; the ids accepted and the provider_sends row before them. */
+async function closedLoop(ctx: Ctx, ms: number): Promise<{ accepted: string[]; since: string }> {
+  const accepted: string[] = [];
+  const since = await lastSendId(ctx);
+  const started = now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async () => {
+      while (now() - started < ms) {
+        const id = await post(ctx, next++);
+        if (id) accepted.push(id);
+      }
+    }),
+  );
+  return { accepted, since };
+}
+
 /** The newest provider_sends row now: rows of the next phase come after it. */
 async function lastSendId(ctx: Ctx): Promise<string> {
   const { rows } = await ctx.pool.query<{ id: string }>('SELECT coalesce(max(id), 0)::text AS id FROM provider_sends');
@@ -111,7 +129,8 @@ function startApp(ctx: { processes: ChildProcess[] }, app: string, env: Record<s
  * System 1 as deployed, each app its own process on this 2-core machine (with
  * Kafka, ElasticMQ, Postgres and Redis): notification-api (JWT, validation,
  * row + outbox in one transaction) → outbox-relay → SQS → notification-worker
- * (Redis + Postgres guard, local provider with 50 ms latency). Phase 1: 64
+ * (Redis + Postgres guard, local provider with 50 ms latency). After a 3 s
+ * warm-up (once, in setup), phase 1: 64
  * clients as fast as the API accepts; notifications/s counted until the last
  * reached the provider. Phase 2: an open loop at 1,000/s; API→provider latency.
  * Uses the database's public schema (./dev up provisions it) and fresh queues.
@@ -167,6 +186,10 @@ export default defineBenchmark<Ctx>({
         ),
       )),
     );
+    // Warm-up: the services run warm in production; the first seconds of a fresh
+    // process (JIT, connection pools, lazy loading) are not what this measures.
+    const warmUp = await closedLoop(ctx, WARM_UP_MS);
+    await sentAt(ctx, warmUp.accepted, warmUp.since);
     return ctx;
   },
   async teardown(ctx) {
@@ -186,19 +209,9 @@ export default defineBenchmark<Ctx>({
     async run(ctx) {
       failures = 0;
       // Phase 1: closed loop, as fast as the API accepts.
-      const accepted: string[] = [];
-      const phase1 = await lastSendId(ctx);
       const started = now();
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: CLIENTS }, async () => {
-          while (now() - started < PHASE_MS) {
-            const id = await post(ctx, next++);
-            if (id) accepted.push(id);
-          }
-        }),
-      );
-      const delivered = await sentAt(ctx, accepted, phase1);
+      const { accepted, since } = await closedLoop(ctx, PHASE_MS);
+      const delivered = await sentAt(ctx, accepted, since);
       const throughput = accepted.length / ((Math.max(...delivered.values()) - started) / 1000);
 
       // Phase 2: open loop at 1,000/s; latency from the request to the provider.

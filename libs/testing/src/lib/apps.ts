@@ -7,12 +7,23 @@ const dist = join(__dirname, '../../../../dist/apps');
 
 /** A TCP port free right now on 127.0.0.1. */
 export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return typeof address === 'object' && address ? address.port : 0;
+  // The kernel often hands the same port to the next bind(0) once the probe is
+  // closed; two apps started one after the other would then race for it. A
+  // port is given out once per process.
+  for (;;) {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
+    await new Promise((resolve) => server.close(resolve));
+    const port = typeof address === 'object' && address ? address.port : 0;
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
 }
+
+const handedOut = new Set<number>();
 
 /**
  * Runs a built app (`dist/apps/<app>/main.js`) as its own process, the way it
