@@ -12,7 +12,7 @@ import {
   createFeedApiMetrics,
   feedApiLimits,
 } from '@qls/feed-api';
-import { ApiExceptionFilter, BearerAuthGuard, JWT_VERIFIER, createJwtVerifier, jwtSettings } from '@qls/http-api';
+import { ApiExceptionFilter, BearerAuthGuard, JWT_VERIFIER, createJwtVerifier, jwtSettings, withVerificationCache } from '@qls/http-api';
 import { type Logger, MetricsRegistry, ObservabilityModule, postgresReadiness } from '@qls/observability';
 import { countFailedRequest } from './api.metrics';
 import type { Config } from './config';
@@ -127,7 +127,11 @@ export class AppModule {
         { provide: FEED_READER, useValue: reader },
         { provide: CLOSERS, useValue: closers },
         // The caller is the user named by the token's subject.
-        { provide: JWT_VERIFIER, useValue: createJwtVerifier(jwtSettings(config), (subject): Caller => ({ userId: subject })) },
+        // Clients reuse a token for many requests: its signature is checked once, then remembered until it expires.
+        {
+          provide: JWT_VERIFIER,
+          useValue: withVerificationCache(createJwtVerifier(jwtSettings(config), (subject): Caller => ({ userId: subject }))),
+        },
         {
           provide: RATE_LIMITER,
           useValue: new FeedRateLimiter(limiterRedis, {

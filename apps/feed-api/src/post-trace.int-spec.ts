@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { SignJWT, exportSPKI, generateKeyPair } from 'jose';
 import { migrate, readMigrations } from '@qls/provisioning';
-import { TestResources, freePort, startBuiltApp, uniqueName, waitFor } from '@qls/testing';
+import { TestResources, startBuiltApi, uniqueName } from '@qls/testing';
 
 /**
  * The first hop of the feed's trace, through the built app as deployed (the
@@ -23,30 +22,16 @@ describe('feed-api tracing (built app)', () => {
   it('stores the request’s trace context with the PostCreated outbox row', async () => {
     const { pool, schema } = await resources.postgres();
     await migrate(pool, readMigrations(join(__dirname, '../../../infra/migrations')));
-    const keys = await generateKeyPair('ES256', { extractable: true });
-    const port = await freePort();
-    const databaseUrl = new URL(resources.env.DATABASE_URL);
-    databaseUrl.searchParams.set('options', `-c search_path=${schema}`);
-    api = startBuiltApp('feed-api', {
-      HTTP_PORT: String(port),
-      DATABASE_URL: databaseUrl.toString(),
-      AUTH_JWT_PUBLIC_KEYS: await exportSPKI(keys.publicKey),
-      AUTH_JWT_ISSUER: 'test',
-      AUTH_JWT_AUDIENCE: 'feed-api',
+    const started = await startBuiltApi('feed-api', {
+      databaseUrl: resources.env.DATABASE_URL,
+      schema,
+      issuer: 'test',
+      audience: 'feed-api',
     });
-    const url = `http://127.0.0.1:${port}`;
-    await waitFor(async () => (await fetch(`${url}/health/ready`).catch(() => undefined))?.status === 200, {
-      timeoutMs: 30_000,
-      description: 'feed-api ready',
-    });
+    api = started.process;
+    const { url } = started;
     const author = uniqueName('author');
-    const token = await new SignJWT({})
-      .setProtectedHeader({ alg: 'ES256' })
-      .setSubject(author)
-      .setIssuer('test')
-      .setAudience('feed-api')
-      .setExpirationTime('5m')
-      .sign(keys.privateKey);
+    const token = await started.token(author);
     const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
     const user = await fetch(`${url}/users`, {
       method: 'POST',

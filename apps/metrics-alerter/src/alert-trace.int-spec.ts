@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { trace } from '@opentelemetry/api';
-import { exportJWK, exportSPKI, generateKeyPair } from 'jose';
+import { exportJWK } from 'jose';
 import { Kafka, logLevel } from 'kafkajs';
 import { KafkaConsumer, KafkaPublisher } from '@qls/kafka';
 import { AlertNotifier, AlerterRunner } from '@qls/metrics-alerter';
@@ -10,7 +10,7 @@ import { startTestTelemetry } from '@qls/observability/testing';
 import { OutboxRelay } from '@qls/outbox';
 import { migrate, readMigrations } from '@qls/provisioning';
 import { SqsPublisher, queueUrlOf } from '@qls/sqs';
-import { TestResources, freePort, startBuiltApp, uniqueName, waitFor } from '@qls/testing';
+import { TestResources, startBuiltApi, uniqueName, waitFor } from '@qls/testing';
 
 /**
  * One trace from the ingest request to the alert's notification: the point
@@ -40,23 +40,17 @@ describe('tracing an alert', () => {
       resources.topic('trace-side'),
     ]);
     const { url: queueUrl } = await resources.queue('trace-notifications');
-    const keys = await generateKeyPair('ES256', { extractable: true });
-    const port = await freePort();
-    const databaseUrl = new URL(resources.env.DATABASE_URL);
-    databaseUrl.searchParams.set('options', `-c search_path=${schema}`);
-    api = startBuiltApp('notification-api', {
-      HTTP_PORT: String(port),
-      DATABASE_URL: databaseUrl.toString(),
-      AUTH_JWT_PUBLIC_KEYS: await exportSPKI(keys.publicKey),
-      AUTH_JWT_ISSUER: 'alerter',
-      AUTH_JWT_AUDIENCE: 'notifications',
-      NOTIFICATIONS_QUEUE: queueUrl.slice(queueUrl.lastIndexOf('/') + 1),
+    const notificationApi = await startBuiltApi('notification-api', {
+      databaseUrl: resources.env.DATABASE_URL,
+      schema,
+      issuer: 'alerter',
+      audience: 'notifications',
+      env: {
+        NOTIFICATIONS_QUEUE: queueUrl.slice(queueUrl.lastIndexOf('/') + 1),
+      },
     });
-    const apiUrl = `http://127.0.0.1:${port}`;
-    await waitFor(async () => (await fetch(`${apiUrl}/health/ready`).catch(() => undefined))?.status === 200, {
-      timeoutMs: 30_000,
-      description: 'notification-api ready',
-    });
+    api = notificationApi.process;
+    const { url: apiUrl, keys } = notificationApi;
 
     const publisher = new KafkaPublisher(kafka);
     stops.push(() => publisher.close());

@@ -9,7 +9,7 @@ import {
 } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { kafkaSettings } from '@qls/config';
-import { ApiExceptionFilter, BearerAuthGuard, JWT_VERIFIER, createJwtVerifier, jwtSettings } from '@qls/http-api';
+import { ApiExceptionFilter, BearerAuthGuard, JWT_VERIFIER, createJwtVerifier, jwtSettings, withVerificationCache } from '@qls/http-api';
 import { createKafka, KafkaPublisher, kafkaTopicsReadiness } from '@qls/kafka';
 import {
   AlertingBackpressure,
@@ -108,7 +108,11 @@ export class AppModule {
         { provide: INGESTOR, useValue: ingestor },
         { provide: LIFECYCLE, useValue: clients },
         // The caller is the service named by the token's subject.
-        { provide: JWT_VERIFIER, useValue: createJwtVerifier(jwtSettings(config), (subject): ServiceCaller => ({ serviceId: subject })) },
+        // Clients reuse a token for many requests: its signature is checked once, then remembered until it expires.
+        {
+          provide: JWT_VERIFIER,
+          useValue: withVerificationCache(createJwtVerifier(jwtSettings(config), (subject): ServiceCaller => ({ serviceId: subject }))),
+        },
         {
           provide: APP_FILTER,
           useValue: new ApiExceptionFilter({ logger, statusByCode, onError: (request) => countFailedIngest(metrics, request) }),

@@ -1,9 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { SignJWT, exportSPKI, generateKeyPair } from 'jose';
 import { migrate, readMigrations } from '@qls/provisioning';
-import { TestResources, freePort, startBuiltApp, uniqueName, waitFor } from '@qls/testing';
+import { TestResources, startBuiltApi, uniqueName } from '@qls/testing';
 
 /**
  * The first hop of a notification's trace, through the built app as deployed
@@ -22,33 +21,18 @@ describe('notification-api tracing (built app)', () => {
   it("stores each request's own trace context with its outbox row, also when requests share a batch", async () => {
     const { pool, schema } = await resources.postgres();
     await migrate(pool, readMigrations(join(__dirname, '../../../infra/migrations')));
-    const keys = await generateKeyPair('ES256', { extractable: true });
-    const port = await freePort();
-    const databaseUrl = new URL(resources.env.DATABASE_URL);
-    databaseUrl.searchParams.set('options', `-c search_path=${schema}`);
-    api = startBuiltApp('notification-api', {
-      HTTP_PORT: String(port),
-      DATABASE_URL: databaseUrl.toString(),
-      AUTH_JWT_PUBLIC_KEYS: await exportSPKI(keys.publicKey),
-      AUTH_JWT_ISSUER: 'test',
-      AUTH_JWT_AUDIENCE: 'notification-api',
+    const started = await startBuiltApi('notification-api', {
+      databaseUrl: resources.env.DATABASE_URL,
+      schema,
+      issuer: 'test',
+      audience: 'notification-api',
     });
-    const url = `http://127.0.0.1:${port}`;
-    await waitFor(async () => (await fetch(`${url}/health/ready`).catch(() => undefined))?.status === 200, {
-      timeoutMs: 30_000,
-      description: 'notification-api ready',
-    });
+    api = started.process;
+    const { url } = started;
     const requests = await Promise.all(
       Array.from({ length: 32 }, async () => {
         const user = uniqueName('user');
-        const token = await new SignJWT({})
-          .setProtectedHeader({ alg: 'ES256' })
-          .setSubject(user)
-          .setIssuer('test')
-          .setAudience('notification-api')
-          .setExpirationTime('5m')
-          .sign(keys.privateKey);
-        return { user, token, traceId: randomBytes(16).toString('hex') };
+        return { user, token: await started.token(user), traceId: randomBytes(16).toString('hex') };
       }),
     );
 

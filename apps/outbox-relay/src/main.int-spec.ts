@@ -2,13 +2,13 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { createServer as createTcpServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Pool } from 'pg';
 import { enqueue, inTransaction } from '@qls/outbox';
-import { TestResources, uniqueName, waitFor } from '@qls/testing';
+import { TestResources, freePort, uniqueName, waitFor } from '@qls/testing';
 
 /**
  * Runs the built app (`node dist/apps/outbox-relay/main.js`) as a child process
@@ -41,14 +41,6 @@ function run(env: Record<string, string>): App {
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
   return { child, url: `http://127.0.0.1:${env['HTTP_PORT']}`, stdout: () => out, stderr: () => err, exited };
-}
-
-async function freePort(): Promise<number> {
-  const server = createTcpServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 async function within<T>(what: string, promise: Promise<T>, timeoutMs: number): Promise<T> {

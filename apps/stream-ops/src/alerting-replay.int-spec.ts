@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { exportJWK, exportSPKI, generateKeyPair } from 'jose';
+import { exportJWK } from 'jose';
 import { Kafka, logLevel } from 'kafkajs';
 import { KafkaConsumer, KafkaPublisher } from '@qls/kafka';
 import { AlertNotifier, type AlerterRewindPlan, AlerterRunner, type NotifyOutcome } from '@qls/metrics-alerter';
@@ -8,7 +8,7 @@ import { OutboxRelay, stats } from '@qls/outbox';
 import { migrate, readMigrations } from '@qls/provisioning';
 import { SqsPublisher, queueUrlOf } from '@qls/sqs';
 import { ReplayService } from '@qls/stream-ops';
-import { TestResources, freePort, startBuiltApp, uniqueName, waitFor } from '@qls/testing';
+import { TestResources, startBuiltApi, uniqueName, waitFor } from '@qls/testing';
 import { checkpointedRecords, committedAlerts, produceScenario, scenario, scenarioOptions } from '@qls/metrics-alerter/testing';
 import { stateRewinders } from './rewinders';
 
@@ -42,25 +42,19 @@ describe('replaying the alerting group 10 minutes back', () => {
     const groupId = uniqueName('alerting');
 
     // The notification API, trusting the notifier's key.
-    const keys = await generateKeyPair('ES256', { extractable: true });
-    const port = await freePort();
-    const databaseUrl = new URL(resources.env.DATABASE_URL);
-    databaseUrl.searchParams.set('options', `-c search_path=${schema}`);
-    api = startBuiltApp('notification-api', {
-      HTTP_PORT: String(port),
-      DATABASE_URL: databaseUrl.toString(),
-      AUTH_JWT_PUBLIC_KEYS: await exportSPKI(keys.publicKey),
-      AUTH_JWT_ISSUER: 'alerter',
-      AUTH_JWT_AUDIENCE: 'notifications',
-      RATE_LIMIT_PER_SECOND: '10000',
-      RATE_LIMIT_BURST: '10000',
-      NOTIFICATIONS_QUEUE: queueUrl.slice(queueUrl.lastIndexOf('/') + 1),
+    const notificationApi = await startBuiltApi('notification-api', {
+      databaseUrl: resources.env.DATABASE_URL,
+      schema,
+      issuer: 'alerter',
+      audience: 'notifications',
+      env: {
+        RATE_LIMIT_PER_SECOND: '10000',
+        RATE_LIMIT_BURST: '10000',
+        NOTIFICATIONS_QUEUE: queueUrl.slice(queueUrl.lastIndexOf('/') + 1),
+      },
     });
-    const apiUrl = `http://127.0.0.1:${port}`;
-    await waitFor(async () => (await fetch(`${apiUrl}/health/ready`).catch(() => undefined))?.status === 200, {
-      timeoutMs: 30_000,
-      description: 'notification-api ready',
-    });
+    api = notificationApi.process;
+    const { url: apiUrl, keys } = notificationApi;
 
     // 15 minutes of points, event time (and Kafka timestamp) up to now.
     const start = Math.floor((Date.now() - 15 * 60_000) / 10_000) * 10_000;
@@ -144,7 +138,7 @@ describe('replaying the alerting group 10 minutes back', () => {
     expect(await notifications()).toBe(paging.length);
 
     // Dry run through the replay service with the alerting group's rewinder, then a refusal while the alerter is live.
-    const state = stateRewinders({ DATABASE_URL: databaseUrl.toString(), ALERTING_GROUP_ID: groupId });
+    const state = stateRewinders({ DATABASE_URL: notificationApi.databaseUrl, ALERTING_GROUP_ID: groupId });
     stops.push(() => state.close());
     const replay = new ReplayService(kafka, { rewinders: state.rewinders });
     stops.push(() => replay.close());
