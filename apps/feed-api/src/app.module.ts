@@ -7,20 +7,30 @@ import {
   type Caller,
   type FeedApiLimits,
   type FeedOutboxOptions,
-  FeedRateLimiter,
+  FeedRateLimitedError,
   FeedReader,
   createFeedApiMetrics,
   feedApiLimits,
 } from '@qls/feed-api';
-import { ApiExceptionFilter, BearerAuthGuard, JWT_VERIFIER, createJwtVerifier, jwtSettings, withVerificationCache } from '@qls/http-api';
+import {
+  ApiExceptionFilter,
+  BearerAuthGuard,
+  JWT_VERIFIER,
+  createJwtVerifier,
+  jwtSettings,
+  withVerificationCache,
+  RATE_LIMIT,
+  RateLimitGuard,
+  type RateLimitPolicy,
+} from '@qls/http-api';
+import { RedisTokenBucket } from '@qls/redis';
 import { type Logger, MetricsRegistry, ObservabilityModule, postgresReadiness } from '@qls/observability';
 import { countFailedRequest } from './api.metrics';
 import type { Config } from './config';
 import { FeedHttpController } from './feed.http-controller';
 import { statusByCode } from './http-errors';
 import { PostsHttpController } from './posts.http-controller';
-import { RateLimitGuard } from './rate-limit.guard';
-import { API_LIMITS, API_METRICS, FEED_READER, LOGGER, OUTBOX_OPTIONS, PG_POOL, RATE_LIMITER } from './tokens';
+import { API_LIMITS, API_METRICS, FEED_READER, OUTBOX_OPTIONS, PG_POOL } from './tokens';
 import { UsersHttpController } from './users.http-controller';
 
 export interface AppModuleOptions {
@@ -120,7 +130,6 @@ export class AppModule {
       controllers: [UsersHttpController, PostsHttpController, FeedHttpController],
       providers: [
         { provide: PG_POOL, useValue: pool },
-        { provide: LOGGER, useValue: logger },
         { provide: API_METRICS, useValue: metrics },
         { provide: API_LIMITS, useValue: limits },
         { provide: OUTBOX_OPTIONS, useValue: outbox },
@@ -133,12 +142,20 @@ export class AppModule {
           useValue: withVerificationCache(createJwtVerifier(jwtSettings(config), (subject): Caller => ({ userId: subject }))),
         },
         {
-          provide: RATE_LIMITER,
-          useValue: new FeedRateLimiter(limiterRedis, {
-            ratePerSecond: config.RATE_LIMIT_PER_SECOND,
-            burst: config.RATE_LIMIT_BURST,
-            keyPrefix: `${service}:ratelimit`,
-          }),
+          provide: RATE_LIMIT,
+          useValue: {
+            limiter: new RedisTokenBucket(limiterRedis, {
+              ratePerSecond: config.RATE_LIMIT_PER_SECOND,
+              burst: config.RATE_LIMIT_BURST,
+              keyPrefix: `${service}:ratelimit`,
+            }),
+            subjectOf: (caller) => caller.userId,
+            refused: (retryAfterSeconds) => new FeedRateLimitedError(retryAfterSeconds),
+            unavailable: (error) => {
+              metrics.rateLimiterErrors.inc();
+              logger.warn({ err: error }, 'rate limiter unavailable, request let through');
+            },
+          } satisfies RateLimitPolicy<Caller>,
         },
         {
           provide: APP_FILTER,

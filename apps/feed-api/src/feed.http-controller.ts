@@ -9,8 +9,7 @@ import {
   type SearchPage,
   searchPosts,
 } from '@qls/feed-api';
-import { BearerAuthGuard, CurrentCaller } from '@qls/http-api';
-import { RateLimitGuard } from './rate-limit.guard';
+import { BearerAuthGuard, CurrentCaller, RateLimitGuard } from '@qls/http-api';
 import { API_LIMITS, API_METRICS, FEED_READER, PG_POOL } from './tokens';
 
 /** The caller's home feed and post search; see apps/feed-api/README.md. */

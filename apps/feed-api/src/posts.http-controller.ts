@@ -11,8 +11,7 @@ import {
   deletePost,
   getPost,
 } from '@qls/feed-api';
-import { BearerAuthGuard, CurrentCaller } from '@qls/http-api';
-import { RateLimitGuard } from './rate-limit.guard';
+import { BearerAuthGuard, CurrentCaller, RateLimitGuard } from '@qls/http-api';
 import { API_LIMITS, API_METRICS, OUTBOX_OPTIONS, PG_POOL } from './tokens';
 
 /** Posts; see apps/feed-api/README.md. */

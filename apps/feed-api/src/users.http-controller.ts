@@ -14,8 +14,7 @@ import {
   unfollow,
   userStats,
 } from '@qls/feed-api';
-import { BearerAuthGuard, CurrentCaller } from '@qls/http-api';
-import { RateLimitGuard } from './rate-limit.guard';
+import { BearerAuthGuard, CurrentCaller, RateLimitGuard } from '@qls/http-api';
 import { API_METRICS, OUTBOX_OPTIONS, PG_POOL } from './tokens';
 
 /** Users, the follow graph and post stats; see apps/feed-api/README.md. */

@@ -2,15 +2,25 @@ import { type DynamicModule, Inject, Injectable, Module, type OnApplicationShutd
 import { APP_FILTER } from '@nestjs/core';
 import { Redis } from 'ioredis';
 import { Pool } from 'pg';
-import { ApiExceptionFilter, BearerAuthGuard, JWT_VERIFIER, createJwtVerifier, jwtSettings, withVerificationCache } from '@qls/http-api';
-import { type Caller, NotificationIntake, RedisTokenBucket } from '@qls/notification-intake';
+import {
+  ApiExceptionFilter,
+  BearerAuthGuard,
+  JWT_VERIFIER,
+  createJwtVerifier,
+  jwtSettings,
+  withVerificationCache,
+  RATE_LIMIT,
+  RateLimitGuard,
+  type RateLimitPolicy,
+} from '@qls/http-api';
+import { type Caller, NotificationIntake, NotificationRateLimitedError } from '@qls/notification-intake';
+import { RedisTokenBucket } from '@qls/redis';
 import { type Logger, MetricsRegistry, ObservabilityModule, postgresReadiness } from '@qls/observability';
 import { countFailedRequest, createApiMetrics } from './api.metrics';
 import type { Config } from './config';
 import { statusByCode } from './http-errors';
 import { NotificationsHttpController } from './notifications.http-controller';
-import { RateLimitGuard } from './rate-limit.guard';
-import { API_METRICS, INTAKE, LOGGER, PG_POOL, RATE_LIMITER, REDIS } from './tokens';
+import { API_METRICS, INTAKE, PG_POOL, REDIS } from './tokens';
 
 export interface AppModuleOptions {
   readonly config: Config;
@@ -72,7 +82,6 @@ export class AppModule {
         { provide: PG_POOL, useValue: pool },
         { provide: OWNS_POOL, useValue: givenPool === undefined },
         { provide: REDIS, useValue: redis },
-        { provide: LOGGER, useValue: logger },
         { provide: API_METRICS, useValue: metrics },
         { provide: INTAKE, useValue: intake },
         // The caller is the user named by the token's subject. Clients reuse a token for many
@@ -82,12 +91,20 @@ export class AppModule {
           useValue: withVerificationCache(createJwtVerifier(jwtSettings(config), (subject): Caller => ({ userId: subject }))),
         },
         {
-          provide: RATE_LIMITER,
-          useValue: new RedisTokenBucket(redis, {
-            ratePerSecond: config.RATE_LIMIT_PER_SECOND,
-            burst: config.RATE_LIMIT_BURST,
-            keyPrefix: `${service}:ratelimit`,
-          }),
+          provide: RATE_LIMIT,
+          useValue: {
+            limiter: new RedisTokenBucket(redis, {
+              ratePerSecond: config.RATE_LIMIT_PER_SECOND,
+              burst: config.RATE_LIMIT_BURST,
+              keyPrefix: `${service}:ratelimit`,
+            }),
+            subjectOf: (caller) => caller.userId,
+            refused: (retryAfterSeconds) => new NotificationRateLimitedError(retryAfterSeconds),
+            unavailable: (error) => {
+              metrics.rateLimiterErrors.inc();
+              logger.warn({ err: error }, 'rate limiter unavailable, request let through');
+            },
+          } satisfies RateLimitPolicy<Caller>,
         },
         {
           provide: APP_FILTER,

@@ -166,7 +166,8 @@ export default defineBenchmark<Ctx>({
       NOTIFICATIONS_QUEUE: queue,
       NOTIFICATIONS_DLQ: `${queue}-dlq`,
       WORKER_CONCURRENCY: '200',
-      WORKER_RECEIVERS: '4',
+      // Parallel long polls: at 1,000/s a poll pending at all times cut p99 (measured: 1 → 1.4 s, 4 → 0.65 s, 8 → 0.36–0.63 s, 16 no better).
+      WORKER_RECEIVERS: '8',
       LOCAL_PROVIDER_FAULTS: JSON.stringify(Object.fromEntries(channels.map((c) => [c, { latencyMs: PROVIDER_LATENCY_MS }]))),
     });
     await waitFor(async () => (await fetch(`${ctx.url}/health/ready`).catch(() => undefined))?.status === 200, {

@@ -1,10 +1,9 @@
 import { Body, Controller, Get, Headers, Inject, Param, Post, Res, UseGuards } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 import type { Pool } from 'pg';
-import { BearerAuthGuard, CurrentCaller } from '@qls/http-api';
+import { BearerAuthGuard, CurrentCaller, RateLimitGuard } from '@qls/http-api';
 import { type Caller, type NotificationIntake, type NotificationView, getNotification } from '@qls/notification-intake';
 import type { ApiMetrics } from './api.metrics';
-import { RateLimitGuard } from './rate-limit.guard';
 import { API_METRICS, INTAKE, PG_POOL } from './tokens';
 
 export interface AcceptedNotification {

@@ -1,6 +1,4 @@
 export const PG_POOL = Symbol('PG_POOL');
 export const REDIS = Symbol('REDIS');
-export const RATE_LIMITER = Symbol('RATE_LIMITER');
 export const INTAKE = Symbol('INTAKE');
 export const API_METRICS = Symbol('API_METRICS');
-export const LOGGER = Symbol('LOGGER');

@@ -39,5 +39,3 @@ export { userStats } from './lib/stats';
 export type { UserStats } from './lib/stats';
 export { createUser, getUser } from './lib/users';
 export type { UserView } from './lib/users';
-export { FeedRateLimiter } from './lib/rate-limiter';
-export type { FeedRateLimiterOptions, RateLimitDecision } from './lib/rate-limiter';

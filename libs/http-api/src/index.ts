@@ -11,3 +11,5 @@ export { toHttpError } from './lib/http-errors';
 export type { ErrorBody, HttpError, StatusByCode } from './lib/http-errors';
 export { bodyLimitEnv, createJsonHttpApp } from './lib/json-http-app';
 export type { JsonHttpAppOptions } from './lib/json-http-app';
+export { RATE_LIMIT, RateLimitGuard } from './lib/rate-limit/rate-limit.guard';
+export type { RateLimitPolicy, RateLimiter } from './lib/rate-limit/rate-limit.guard';

@@ -13,5 +13,3 @@ export {
 } from './lib/notification.errors';
 export type { FieldIssue } from './lib/notification.errors';
 export type { Caller, NotificationView } from './lib/notification.view';
-export { RedisTokenBucket } from './lib/redis-token-bucket.rate-limiter';
-export type { RateLimitDecision, TokenBucketOptions } from './lib/redis-token-bucket.rate-limiter';

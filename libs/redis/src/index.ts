@@ -1,1 +1,3 @@
 export { RedisScript } from './lib/redis-script';
+export { RedisTokenBucket } from './lib/redis-token-bucket';
+export type { RateLimitDecision, TokenBucketOptions } from './lib/redis-token-bucket';

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { RedisScript } from './redis-script';
 
 /** Options of {@link RedisTokenBucket}. */
 export interface TokenBucketOptions {
@@ -20,7 +20,7 @@ export interface RateLimitDecision {
 }
 
 // Refill by the time elapsed (Redis's clock, in µs), then take `cost` if there is enough.
-const TOKEN_BUCKET_LUA = `
+const TOKEN_BUCKET = new RedisScript(`
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
@@ -46,15 +46,15 @@ end
 redis.call('HSET', KEYS[1], 'tokens', string.format('%.6f', tokens), 'ts', string.format('%d', now))
 redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) * 1000 / rate) + 1000)
 return {allowed, math.floor(tokens), wait_us}
-`;
-const TOKEN_BUCKET_SHA = createHash('sha1').update(TOKEN_BUCKET_LUA).digest('hex');
+`);
 
 /**
  * A token bucket per subject, refilled continuously at `rate` tokens/s up to
  * `burst`. The read-refill-take happens in one Lua script, so concurrent
  * requests from any number of API replicas never overspend, and the clock is
  * Redis's (`TIME`), so replicas with skewed clocks agree. The key expires
- * once the bucket would be full again, so idle users cost no memory.
+ * once the bucket would be full again, so idle users cost no memory. Used by
+ * every API's rate limit (libs/http-api `RateLimitGuard`).
  */
 export class RedisTokenBucket {
   private readonly keyPrefix: string;
@@ -73,15 +73,11 @@ export class RedisTokenBucket {
    * @throws whatever the Redis client throws (connection lost, timeout): the caller chooses to fail open or closed
    */
   async take(subject: string): Promise<RateLimitDecision> {
-    const args = [1, `${this.keyPrefix}:{${subject}}`, this.options.ratePerSecond, this.options.burst, 1] as const;
-    let reply: unknown;
-    try {
-      reply = await this.redis.evalsha(TOKEN_BUCKET_SHA, ...args);
-    } catch (error) {
-      // First use on this server (or after SCRIPT FLUSH / a restart): EVAL loads it.
-      if (!(error instanceof Error && error.message.startsWith('NOSCRIPT'))) throw error;
-      reply = await this.redis.eval(TOKEN_BUCKET_LUA, ...args);
-    }
+    const reply = await TOKEN_BUCKET.run(
+      this.redis,
+      [`${this.keyPrefix}:{${subject}}`],
+      [this.options.ratePerSecond, this.options.burst, 1],
+    );
     const [allowed, remaining, waitMicros] = reply as [number, number, number];
     return {
       allowed: allowed === 1,

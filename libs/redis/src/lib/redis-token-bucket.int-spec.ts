@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { TestResources, uniqueName, waitFor } from '@qls/testing';
-import { RedisTokenBucket } from './redis-token-bucket.rate-limiter';
+import { RedisTokenBucket } from './redis-token-bucket';
 
 describe('RedisTokenBucket (real Redis)', () => {
   let resources: TestResources;
