@@ -1,9 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
 import { Agent, request as httpRequest } from 'node:http';
+import { join } from 'node:path';
 import { SignJWT, exportSPKI, generateKeyPair } from 'jose';
-import { Pool } from 'pg';
+import type { Pool } from 'pg';
 import { defineBenchmark, percentile } from '@qls/bench';
 import { channels } from '@qls/notification';
+import { migrate, readMigrations } from '@qls/provisioning';
 import { TestResources, freePort, startBuiltApp, waitFor } from '@qls/testing';
 
 const PROVIDER_LATENCY_MS = 50;
@@ -133,7 +135,7 @@ function startApp(ctx: { processes: ChildProcess[] }, app: string, env: Record<s
  * warm-up (once, in setup), phase 1: 64
  * clients as fast as the API accepts; notifications/s counted until the last
  * reached the provider. Phase 2: an open loop at 1,000/s; API→provider latency.
- * Uses the database's public schema (./dev up provisions it) and fresh queues.
+ * Uses a fresh schema and fresh queues.
  */
 export default defineBenchmark<Ctx>({
   name: 'notifications-e2e',
@@ -142,7 +144,12 @@ export default defineBenchmark<Ctx>({
   headline: { metric: 'e2e notifications/s', higherIsBetter: true },
   async setup() {
     const resources = new TestResources();
-    const pool = new Pool({ connectionString: resources.env.DATABASE_URL, max: 2 });
+    // A schema of its own: every run starts from empty tables, as a fresh deployment would.
+    const { pool, schema } = await resources.postgres();
+    await migrate(pool, readMigrations(join(__dirname, '../../../infra/migrations')));
+    const databaseUrl = new URL(resources.env.DATABASE_URL);
+    databaseUrl.searchParams.set('options', `-c search_path=${schema}`);
+    const DATABASE_URL = databaseUrl.toString();
     const { url: queueUrl } = await resources.queue('bench-e2e', { maxReceiveCount: 3 });
     const queue = queueUrl.slice(queueUrl.lastIndexOf('/') + 1);
     const keys = await generateKeyPair('RS256', { extractable: true });
@@ -151,6 +158,7 @@ export default defineBenchmark<Ctx>({
     const ctx = { resources, pool, url, endpoint: new URL('/notifications', url), tokens: [] as string[], processes: [] as ChildProcess[] };
     startApp(ctx, 'notification-api', {
       HTTP_PORT: String(port),
+      DATABASE_URL,
       DATABASE_POOL_SIZE: '20',
       AUTH_JWT_PUBLIC_KEYS: await exportSPKI(keys.publicKey),
       AUTH_JWT_ISSUER: 'bench',
@@ -159,9 +167,10 @@ export default defineBenchmark<Ctx>({
       RATE_LIMIT_BURST: '1000000',
       NOTIFICATIONS_QUEUE: queue,
     });
-    startApp(ctx, 'outbox-relay', { HTTP_PORT: String(await freePort()), DATABASE_POOL_SIZE: '6' });
+    startApp(ctx, 'outbox-relay', { HTTP_PORT: String(await freePort()), DATABASE_URL, DATABASE_POOL_SIZE: '6' });
     startApp(ctx, 'notification-worker', {
       HTTP_PORT: String(await freePort()),
+      DATABASE_URL,
       DATABASE_POOL_SIZE: '30',
       NOTIFICATIONS_QUEUE: queue,
       NOTIFICATIONS_DLQ: `${queue}-dlq`,
@@ -202,7 +211,6 @@ export default defineBenchmark<Ctx>({
         return exited;
       }),
     );
-    await ctx.pool.end();
     await ctx.resources.cleanup();
   },
   baseline: {
