@@ -85,6 +85,16 @@ describe('SendGuard and LocalProvider (real Postgres and Redis)', () => {
     expect(await guard.sent(taker)).toBe(true);
   });
 
+  it('gives the Redis lease back when the durable claim fails, so the redelivery is not kept waiting', async () => {
+    const [id = ''] = await notifications(1);
+    await pool.query('ALTER TABLE notifications RENAME TO notifications_away'); // Postgres refuses the claim
+    const guard = new SendGuard(pool, redis, { leaseMs: 60_000 });
+    await expect(guard.claim(id)).rejects.toThrow(/notifications/);
+    expect(await redis.exists(`notification:lease:${id}`)).toBe(0);
+    await pool.query('ALTER TABLE notifications_away RENAME TO notifications');
+    expect((await guard.claim(id)).kind).toBe('lease');
+  });
+
   it('records a batch of provider calls with repeats: one delivery per idempotency key, the rest as duplicates', async () => {
     const provider = new LocalProvider('push', pool);
     const [a = '', b = ''] = await notifications(2);

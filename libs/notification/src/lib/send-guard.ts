@@ -69,7 +69,12 @@ export class SendGuard {
     if (fast === DONE) return { kind: 'done' };
     if (fast !== LEASED) return { kind: 'busy', remainingMs: Math.max(0, fast) };
     const claimedAt = performance.now();
-    const attempts = await this.claims.submit({ id: notificationId, token });
+    const attempts = await this.claims.submit({ id: notificationId, token }).catch(async (error: unknown) => {
+      // The durable claim failed (Postgres away, a deadlock): give the Redis lease
+      // back, or the redelivery would wait it out as "busy".
+      await this.redis.del(leaseKey(notificationId)).catch(() => undefined);
+      throw error;
+    });
     if (attempts !== undefined) {
       const surelyHeldUntil = claimedAt + this.options.leaseMs * (1 - LEASE_SAFETY_MARGIN);
       return { kind: 'lease', lease: { notificationId, token, attempts, surelyHeldUntil } };
