@@ -1,5 +1,4 @@
 import { type DynamicModule, Inject, Injectable, Module, type OnApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
 import { Redis } from 'ioredis';
 import { Pool } from 'pg';
 import { FeedCache, FeedRebuilder, FollowGraph, rankings } from '@qls/feed';
@@ -12,17 +11,7 @@ import {
   createFeedApiMetrics,
   feedApiLimits,
 } from '@qls/feed-api';
-import {
-  ApiExceptionFilter,
-  BearerAuthGuard,
-  JWT_VERIFIER,
-  createJwtVerifier,
-  jwtSettings,
-  withVerificationCache,
-  RATE_LIMIT,
-  RateLimitGuard,
-  type RateLimitPolicy,
-} from '@qls/http-api';
+import { apiProviders, createJwtVerifier, jwtSettings } from '@qls/http-api';
 import { RedisTokenBucket } from '@qls/redis';
 import { type Logger, MetricsRegistry, ObservabilityModule, postgresReadiness } from '@qls/observability';
 import { countFailedRequest } from './api.metrics';
@@ -135,15 +124,11 @@ export class AppModule {
         { provide: OUTBOX_OPTIONS, useValue: outbox },
         { provide: FEED_READER, useValue: reader },
         { provide: CLOSERS, useValue: closers },
-        // The caller is the user named by the token's subject.
-        // Clients reuse a token for many requests: its signature is checked once, then remembered until it expires.
-        {
-          provide: JWT_VERIFIER,
-          useValue: withVerificationCache(createJwtVerifier(jwtSettings(config), (subject): Caller => ({ userId: subject }))),
-        },
-        {
-          provide: RATE_LIMIT,
-          useValue: {
+        ...apiProviders<Caller>({
+          // The caller is the user named by the token's subject.
+          verify: createJwtVerifier(jwtSettings(config), (subject) => ({ userId: subject })),
+          errors: { logger, statusByCode, onError: (request) => countFailedRequest(metrics, request) },
+          rateLimit: {
             limiter: new RedisTokenBucket(limiterRedis, {
               ratePerSecond: config.RATE_LIMIT_PER_SECOND,
               burst: config.RATE_LIMIT_BURST,
@@ -155,14 +140,8 @@ export class AppModule {
               metrics.rateLimiterErrors.inc();
               logger.warn({ err: error }, 'rate limiter unavailable, request let through');
             },
-          } satisfies RateLimitPolicy<Caller>,
-        },
-        {
-          provide: APP_FILTER,
-          useValue: new ApiExceptionFilter({ logger, statusByCode, onError: (request) => countFailedRequest(metrics, request) }),
-        },
-        BearerAuthGuard,
-        RateLimitGuard,
+          },
+        }),
         ClientsLifecycle,
       ],
     };

@@ -7,9 +7,8 @@ import {
   type OnApplicationShutdown,
   type OnModuleDestroy,
 } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
 import { kafkaSettings } from '@qls/config';
-import { ApiExceptionFilter, BearerAuthGuard, JWT_VERIFIER, createJwtVerifier, jwtSettings, withVerificationCache } from '@qls/http-api';
+import { apiProviders, createJwtVerifier, jwtSettings } from '@qls/http-api';
 import { createKafka, KafkaPublisher, kafkaTopicsReadiness } from '@qls/kafka';
 import {
   AlertingBackpressure,
@@ -107,17 +106,11 @@ export class AppModule {
         { provide: INGEST_METRICS, useValue: metrics },
         { provide: INGESTOR, useValue: ingestor },
         { provide: LIFECYCLE, useValue: clients },
-        // The caller is the service named by the token's subject.
-        // Clients reuse a token for many requests: its signature is checked once, then remembered until it expires.
-        {
-          provide: JWT_VERIFIER,
-          useValue: withVerificationCache(createJwtVerifier(jwtSettings(config), (subject): ServiceCaller => ({ serviceId: subject }))),
-        },
-        {
-          provide: APP_FILTER,
-          useValue: new ApiExceptionFilter({ logger, statusByCode, onError: (request) => countFailedIngest(metrics, request) }),
-        },
-        BearerAuthGuard,
+        ...apiProviders<ServiceCaller>({
+          // The caller is the service named by the token's subject.
+          verify: createJwtVerifier(jwtSettings(config), (subject) => ({ serviceId: subject })),
+          errors: { logger, statusByCode, onError: (request) => countFailedIngest(metrics, request) },
+        }),
         IngestLifecycle,
       ],
     };

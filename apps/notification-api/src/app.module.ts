@@ -1,18 +1,7 @@
 import { type DynamicModule, Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
 import { Redis } from 'ioredis';
 import { Pool } from 'pg';
-import {
-  ApiExceptionFilter,
-  BearerAuthGuard,
-  JWT_VERIFIER,
-  createJwtVerifier,
-  jwtSettings,
-  withVerificationCache,
-  RATE_LIMIT,
-  RateLimitGuard,
-  type RateLimitPolicy,
-} from '@qls/http-api';
+import { apiProviders, createJwtVerifier, jwtSettings } from '@qls/http-api';
 import { type Caller, NotificationIntake, NotificationRateLimitedError } from '@qls/notification-intake';
 import { RedisTokenBucket } from '@qls/redis';
 import { type Logger, MetricsRegistry, ObservabilityModule, postgresReadiness } from '@qls/observability';
@@ -84,15 +73,11 @@ export class AppModule {
         { provide: REDIS, useValue: redis },
         { provide: API_METRICS, useValue: metrics },
         { provide: INTAKE, useValue: intake },
-        // The caller is the user named by the token's subject. Clients reuse a token for many
-        // requests: its signature is checked once, then remembered until it expires.
-        {
-          provide: JWT_VERIFIER,
-          useValue: withVerificationCache(createJwtVerifier(jwtSettings(config), (subject): Caller => ({ userId: subject }))),
-        },
-        {
-          provide: RATE_LIMIT,
-          useValue: {
+        ...apiProviders<Caller>({
+          // The caller is the user named by the token's subject.
+          verify: createJwtVerifier(jwtSettings(config), (subject) => ({ userId: subject })),
+          errors: { logger, statusByCode, onError: (request) => countFailedRequest(metrics, request) },
+          rateLimit: {
             limiter: new RedisTokenBucket(redis, {
               ratePerSecond: config.RATE_LIMIT_PER_SECOND,
               burst: config.RATE_LIMIT_BURST,
@@ -104,14 +89,8 @@ export class AppModule {
               metrics.rateLimiterErrors.inc();
               logger.warn({ err: error }, 'rate limiter unavailable, request let through');
             },
-          } satisfies RateLimitPolicy<Caller>,
-        },
-        {
-          provide: APP_FILTER,
-          useValue: new ApiExceptionFilter({ logger, statusByCode, onError: (request) => countFailedRequest(metrics, request) }),
-        },
-        BearerAuthGuard,
-        RateLimitGuard,
+          },
+        }),
         ClientsLifecycle,
       ],
     };
