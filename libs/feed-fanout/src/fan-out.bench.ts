@@ -139,7 +139,7 @@ export default defineBenchmark({
   },
   candidates: [
     {
-      name: 'Kafka → fan-out consumer → 100 SQS tasks → workers (script per 1,000)',
+      name: `Kafka → fan-out consumer → ${(FOLLOWERS / 1_000).toLocaleString('en-US')} SQS tasks → workers (script per 1,000)`,
       async run({ redis, progress, author, followers, topic, kafkaPublisher }) {
         const postId = randomUUID();
         const committedAt = Date.now();
