@@ -68,7 +68,7 @@ export class AppModule {
     redis.on('error', (error) => logger.warn({ err: error }, 'Redis connection failed'));
     const sqs = createSqsClient({ endpoint: config.SQS_ENDPOINT, region: config.AWS_REGION });
     const kafka = createKafka(kafkaSettings(config, service), logger);
-    const publisher = new KafkaPublisher(kafka);
+    const publisher = new KafkaPublisher(kafka, { logger });
     const registry = new MetricsRegistry({ service });
     const metrics = createFanOutMetrics(registry);
     const cache = new FeedCache(redis, {

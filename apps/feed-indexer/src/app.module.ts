@@ -76,7 +76,7 @@ export class AppModule {
     const registry = new MetricsRegistry({ service });
     const metrics = createIndexerMetrics(registry);
     const kafka = createKafka(kafkaSettings(config, service), logger);
-    const publisher = new KafkaPublisher(kafka);
+    const publisher = new KafkaPublisher(kafka, { logger });
     const projections: Record<IndexerProjectionName, { groupId: string; projection: PostsProjection; table: string }> = {
       search: { groupId: config.SEARCH_GROUP_ID, projection: new SearchProjection(pool), table: 'post_search' },
       analytics: { groupId: config.ANALYTICS_GROUP_ID, projection: new AnalyticsProjection(pool), table: 'post_analytics' },

@@ -40,7 +40,7 @@ export class AppModule {
     pool.on('error', (error) => logger.warn({ err: error }, 'idle Postgres connection failed'));
     const registry = new MetricsRegistry({ service });
     const kafka = createKafka(kafkaSettings(config, service), logger);
-    const publisher = new KafkaPublisher(kafka);
+    const publisher = new KafkaPublisher(kafka, { logger });
     const kafkaReady = kafkaTopicsReadiness(kafka, [
       config.METRICS_TOPIC,
       config.METRICS_LATE_TOPIC,

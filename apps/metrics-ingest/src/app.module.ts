@@ -73,7 +73,7 @@ export class AppModule {
     const registry = new MetricsRegistry({ service });
     const metrics = createIngestMetrics(registry);
     const kafka = createKafka(kafkaSettings(config, service), logger);
-    const publisher = new KafkaPublisher(kafka, { compression: compressionOf(config) });
+    const publisher = new KafkaPublisher(kafka, { compression: compressionOf(config), logger });
     const batcher = new ProduceBatcher({
       publisher,
       ...batcherSettings(config),

@@ -100,7 +100,7 @@ export class AppModule {
     if (givenPool === undefined) pool.on('error', (error) => logger.warn({ err: error }, 'idle Postgres connection failed'));
     const registry = new MetricsRegistry({ service });
     const kafka = createKafka(kafkaSettings(config, service), logger);
-    const publisher = new KafkaPublisher(kafka);
+    const publisher = new KafkaPublisher(kafka, { logger });
     const store = new MetricPointsStore(pool);
     const consumer = new MetricsStorageConsumer({
       kafka,

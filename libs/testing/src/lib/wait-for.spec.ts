@@ -28,6 +28,13 @@ describe('waitFor', () => {
       ),
     ).rejects.toThrow('timed out after 20 ms waiting for the broker; last error: connection refused');
   });
+
+  it('asks a description function at the timeout, so the error tells how far things got', async () => {
+    let seen = 0;
+    await expect(
+      waitFor(() => ++seen >= 1_000_000, { timeoutMs: 20, intervalMs: 5, description: async () => `a million (saw ${seen})` }),
+    ).rejects.toThrow(/waiting for a million \(saw [1-9]\d*\)$/);
+  });
 });
 
 describe('uniqueName', () => {

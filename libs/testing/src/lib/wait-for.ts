@@ -3,8 +3,11 @@ export interface WaitForOptions {
   readonly timeoutMs?: number;
   /** @defaultValue 50 */
   readonly intervalMs?: number;
-  /** Said in the timeout error: what we were waiting for. */
-  readonly description?: string;
+  /**
+   * Said in the timeout error: what we were waiting for. A function is called
+   * at the timeout, so the error can tell how far things got.
+   */
+  readonly description?: string | (() => string | Promise<string>);
 }
 
 /**
@@ -27,7 +30,8 @@ export async function waitFor<T>(probe: () => T | Promise<T>, options: WaitForOp
     }
     if (Date.now() >= deadline) {
       const why = lastError instanceof Error ? `; last error: ${lastError.message}` : '';
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${description}${why}`);
+      const what = typeof description === 'function' ? await description() : description;
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}`);
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
