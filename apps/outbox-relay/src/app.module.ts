@@ -58,7 +58,10 @@ export class AppModule {
     const relay = new OutboxRelay({
       ...relaySettings(config),
       pool,
-      publishers: { kafka: new KafkaPublisher(createKafka(kafkaSettings(config, service), logger), { logger }), sqs: new SqsPublisher(sqs) },
+      publishers: {
+        kafka: new KafkaPublisher(createKafka(kafkaSettings(config, service), logger), { logger }),
+        sqs: new SqsPublisher(sqs),
+      },
       sqsQueueUrl: queueUrlResolver(sqs),
       metrics: createOutboxMetrics(registry),
       logger,

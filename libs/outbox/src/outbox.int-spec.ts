@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { CreateQueueCommand, DeleteQueueCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { join } from 'node:path';
 import { trace } from '@opentelemetry/api';
@@ -56,9 +56,9 @@ describe('transactional outbox (real Postgres, Kafka, ElasticMQ)', () => {
     await resources.cleanup();
   });
 
-  async function startRelay(options: Partial<OutboxRelayOptions> = {}, relayPool: Pool = pool): Promise<OutboxRelay> {
+  async function startRelay(options: Partial<OutboxRelayOptions> = {}): Promise<OutboxRelay> {
     const relay = new OutboxRelay({
-      pool: relayPool,
+      pool,
       publishers: { kafka: publisher, sqs: new SqsPublisher(resources.sqs) },
       sqsQueueUrl: (name) => queueUrlOf(resources.sqs, name),
       pollIntervalMs: 200,
@@ -68,6 +68,30 @@ describe('transactional outbox (real Postgres, Kafka, ElasticMQ)', () => {
     relays.push(relay);
     await relay.start();
     return relay;
+  }
+
+  /**
+   * A relay in a process of its own (testing/relay.process.ts), run by the
+   * in-process TypeScript loader so that a signal hits the relay, not a wrapper.
+   */
+  function spawnRelay(schema: string, options: Record<string, number>): ChildProcess {
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(__dirname, 'testing/relay.process.ts'),
+        JSON.stringify({ databaseUrl: resources.env.DATABASE_URL, schema, brokers: resources.env.KAFKA_BROKERS, ...options }),
+      ],
+      { stdio: 'inherit' },
+    );
+    resources.onCleanup(async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    });
+    return child;
   }
 
   /** Reads a topic from the beginning into `received`. */
@@ -317,11 +341,10 @@ describe('transactional outbox (real Postgres, Kafka, ElasticMQ)', () => {
     const perAggregate = 10_000;
     const topic = await resources.topic('outbox-order', 12);
     const received = await collect(topic);
-    // Two relays, each its own pool and two claim loops, competing for the buckets.
-    const otherPool = new Pool({ connectionString: resources.env.DATABASE_URL, max: 4, options: `-c search_path=${await schemaOf(pool)}` });
-    resources.onCleanup(() => otherPool.end());
-    await startRelay({ concurrency: 2 });
-    await startRelay({ concurrency: 2 }, otherPool);
+    // Two relay processes, as deployed, each with two claim loops, competing for the buckets.
+    const schema = await schemaOf(pool);
+    spawnRelay(schema, { concurrency: 2 });
+    spawnRelay(schema, { concurrency: 2 });
 
     // Writers append in seq order per aggregate, 200 seqs of every aggregate per transaction.
     for (let from = 0; from < perAggregate; from += 200) {
@@ -366,23 +389,7 @@ describe('transactional outbox (real Postgres, Kafka, ElasticMQ)', () => {
     const enqueued = await inTransaction(pool, (tx) => enqueue(tx, events));
     const schema = await schemaOf(pool);
 
-    // In-process TypeScript loader, so the SIGKILL hits the relay itself, not a wrapper.
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        join(__dirname, 'testing/relay.process.ts'),
-        JSON.stringify({
-          databaseUrl: resources.env.DATABASE_URL,
-          schema,
-          brokers: resources.env.KAFKA_BROKERS,
-          batchSize: 100,
-          killAfterBatches: 3,
-        }),
-      ],
-      { stdio: 'inherit' },
-    );
+    const child = spawnRelay(schema, { batchSize: 100, bucketsPerClaim: 64, killAfterBatches: 3 });
     const signal = await new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, sig) => resolve(sig)));
     expect(signal).toBe('SIGKILL');
     // Some batches were marked; the last one reached Kafka but was never marked.
