@@ -11,8 +11,7 @@ import {
   createFeedApiMetrics,
   feedApiLimits,
 } from '@qls/feed-api';
-import { apiProviders, createJwtVerifier, jwtSettings } from '@qls/http-api';
-import { RedisTokenBucket } from '@qls/redis';
+import { apiProviders, createJwtVerifier, jwtSettings, userRateLimit } from '@qls/http-api';
 import { type Logger, MetricsRegistry, ObservabilityModule, postgresReadiness } from '@qls/observability';
 import { countFailedRequest } from './api.metrics';
 import type { Config } from './config';
@@ -128,19 +127,14 @@ export class AppModule {
           // The caller is the user named by the token's subject.
           verify: createJwtVerifier(jwtSettings(config), (subject) => ({ userId: subject })),
           errors: { logger, statusByCode, onError: (request) => countFailedRequest(metrics, request) },
-          rateLimit: {
-            limiter: new RedisTokenBucket(limiterRedis, {
-              ratePerSecond: config.RATE_LIMIT_PER_SECOND,
-              burst: config.RATE_LIMIT_BURST,
-              keyPrefix: `${service}:ratelimit`,
-            }),
-            subjectOf: (caller) => caller.userId,
+          rateLimit: userRateLimit({
+            redis: limiterRedis,
+            service,
+            settings: { ratePerSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST },
             refused: (retryAfterSeconds) => new FeedRateLimitedError(retryAfterSeconds),
-            unavailable: (error) => {
-              metrics.rateLimiterErrors.inc();
-              logger.warn({ err: error }, 'rate limiter unavailable, request let through');
-            },
-          },
+            errors: metrics.rateLimiterErrors,
+            logger,
+          }),
         }),
         ClientsLifecycle,
       ],

@@ -13,8 +13,8 @@ import { AnalyticsProjection, PostsIndexConsumer, SearchProjection, createIndexe
 import { KafkaGroupAdmin, KafkaPublisher } from '@qls/kafka';
 import { MetricsRegistry, createLogger } from '@qls/observability';
 import { migrate, readMigrations } from '@qls/provisioning';
-import { TestResources, uniqueName, waitFor } from '@qls/testing';
-import { configSchema } from './config';
+import { TestResources, freePort, uniqueName, waitFor } from '@qls/testing';
+import { type Config, configSchema } from './config';
 import { createHttpApp } from './http-app';
 import { FEED_READER } from './tokens';
 
@@ -45,6 +45,7 @@ describe('feed-api (in process, real Postgres and Redis)', () => {
   let privateKey: CryptoKey;
   let redis: Redis;
   let cache: FeedCache;
+  let config: Config;
   const topic = uniqueName('posts-api-test');
 
   beforeAll(async () => {
@@ -57,7 +58,7 @@ describe('feed-api (in process, real Postgres and Redis)', () => {
     redis = new Redis(resources.env.REDIS_URL, { keyPrefix: redisKeyPrefix });
     resources.onCleanup(() => redis.quit());
     cache = new FeedCache(redis);
-    const config = loadConfig(configSchema, {
+    config = loadConfig(configSchema, {
       DATABASE_URL: resources.env.DATABASE_URL,
       REDIS_URL: resources.env.REDIS_URL,
       AUTH_JWT_PUBLIC_KEYS: await exportSPKI(keys.publicKey),
@@ -359,6 +360,31 @@ describe('feed-api (in process, real Postgres and Redis)', () => {
       sleeper,
     ]);
     expect(rows).toEqual([{ active: true }]);
+  });
+
+  it('answers GET /feed with 503 FEED.UNAVAILABLE and Retry-After while the feed cache (Redis) is unreachable', async () => {
+    const user = await newUser('cacheless');
+    // The same app on the same database, with Redis on a port nothing listens on (the rate limiter fails open).
+    const cacheless = await createHttpApp({
+      config: { ...config, REDIS_URL: `redis://127.0.0.1:${await freePort()}` },
+      service: uniqueName('feed-api'),
+      logger: createLogger({ service: 'test', level: 'silent' }),
+      pool,
+    });
+    resources.onCleanup(() => cacheless.close());
+    await cacheless.listen(0, '127.0.0.1');
+    const url = `http://127.0.0.1:${(cacheless.getHttpServer().address() as AddressInfo).port}`;
+
+    const response = await fetch(`${url}/feed`, { headers: { authorization: `Bearer ${await token(user)}` } });
+
+    expect([response.status, response.headers.get('retry-after'), await errorOf(response)]).toEqual([
+      503,
+      '1',
+      { code: 'FEED.UNAVAILABLE', message: 'the feed cache is unavailable; retry later' },
+    ]);
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(/feed_api_requests_total\{[^}]*operation="read_feed",outcome="FEED.UNAVAILABLE"[^}]*\} 1/);
+    expect(metrics).toMatch(/feed_api_rate_limiter_errors_total\{[^}]*\} 1/);
   });
 
   it('answers search and stats from the projections once the indexer has consumed the events', async () => {

@@ -15,4 +15,5 @@ export const statusByCode: StatusByCode = {
   [FeedApiErrorCode.handleTaken]: 409,
   [FeedApiErrorCode.postIdConflict]: 409,
   [FeedApiErrorCode.rateLimited]: 429,
+  [FeedApiErrorCode.unavailable]: 503,
 };

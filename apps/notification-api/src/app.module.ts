@@ -1,9 +1,8 @@
 import { type DynamicModule, Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { Pool } from 'pg';
-import { apiProviders, createJwtVerifier, jwtSettings } from '@qls/http-api';
+import { apiProviders, createJwtVerifier, jwtSettings, userRateLimit } from '@qls/http-api';
 import { type Caller, NotificationIntake, NotificationRateLimitedError } from '@qls/notification-intake';
-import { RedisTokenBucket } from '@qls/redis';
 import { type Logger, MetricsRegistry, ObservabilityModule, postgresReadiness } from '@qls/observability';
 import { countFailedRequest, createApiMetrics } from './api.metrics';
 import type { Config } from './config';
@@ -77,19 +76,14 @@ export class AppModule {
           // The caller is the user named by the token's subject.
           verify: createJwtVerifier(jwtSettings(config), (subject) => ({ userId: subject })),
           errors: { logger, statusByCode, onError: (request) => countFailedRequest(metrics, request) },
-          rateLimit: {
-            limiter: new RedisTokenBucket(redis, {
-              ratePerSecond: config.RATE_LIMIT_PER_SECOND,
-              burst: config.RATE_LIMIT_BURST,
-              keyPrefix: `${service}:ratelimit`,
-            }),
-            subjectOf: (caller) => caller.userId,
+          rateLimit: userRateLimit({
+            redis,
+            service,
+            settings: { ratePerSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST },
             refused: (retryAfterSeconds) => new NotificationRateLimitedError(retryAfterSeconds),
-            unavailable: (error) => {
-              metrics.rateLimiterErrors.inc();
-              logger.warn({ err: error }, 'rate limiter unavailable, request let through');
-            },
-          },
+            errors: metrics.rateLimiterErrors,
+            logger,
+          }),
         }),
         ClientsLifecycle,
       ],

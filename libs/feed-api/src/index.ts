@@ -3,6 +3,7 @@ export {
   FeedApiErrorCode,
   FeedForbiddenError,
   FeedRateLimitedError,
+  FeedUnavailableError,
   FeedValidationError,
   HandleTakenError,
   NotRegisteredError,

@@ -13,5 +13,7 @@ export { bodyLimitEnv, createJsonHttpApp } from './lib/json-http-app';
 export type { JsonHttpAppOptions } from './lib/json-http-app';
 export { RATE_LIMIT, RateLimitGuard } from './lib/rate-limit/rate-limit.guard';
 export type { RateLimitPolicy, RateLimiter } from './lib/rate-limit/rate-limit.guard';
+export { userRateLimit } from './lib/rate-limit/user-rate-limit';
+export type { UserRateLimitOptions } from './lib/rate-limit/user-rate-limit';
 export { apiProviders } from './lib/api-providers';
 export type { ApiProvidersOptions } from './lib/api-providers';

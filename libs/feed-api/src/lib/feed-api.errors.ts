@@ -11,6 +11,7 @@ export const FeedApiErrorCode = {
   handleTaken: 'FEED.HANDLE_TAKEN',
   postIdConflict: 'FEED.POST_ID_CONFLICT',
   rateLimited: 'FEED.RATE_LIMITED',
+  unavailable: 'FEED.UNAVAILABLE',
 } as const;
 
 /** One problem with a request, naming the field (`body`, `limit`, `cursor`) when there is one. */
@@ -97,5 +98,14 @@ export class PostIdConflictError extends PermanentError {
 export class FeedRateLimitedError extends RetriableError {
   constructor(readonly retryAfterSeconds: number) {
     super(FeedApiErrorCode.rateLimited, `rate limit exceeded: retry after ${retryAfterSeconds} s`, { context: { retryAfterSeconds } });
+  }
+}
+
+/** The feed cache (Redis) did not answer a read of the home feed (down, unreachable, timed out): answered 503 with `Retry-After`. */
+export class FeedUnavailableError extends RetriableError {
+  readonly retryAfterSeconds = 1;
+
+  constructor(cause: unknown) {
+    super(FeedApiErrorCode.unavailable, 'the feed cache is unavailable; retry later', { cause, retryAfterMs: 1_000 });
   }
 }

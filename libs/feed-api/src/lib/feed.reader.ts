@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import { type FeedCache, type FeedEntry, type FeedRebuilder, type FollowGraph, InvalidCursorError } from '@qls/feed';
 import type { AdapterLogger } from '@qls/kafka';
-import { FeedValidationError, NotRegisteredError } from './feed-api.errors';
+import { FeedUnavailableError, FeedValidationError, NotRegisteredError } from './feed-api.errors';
 import type { FeedApiMetrics } from './feed-api.metrics';
 import { POST_COLUMNS, type PostRow, type PostView, toPostView } from './posts';
 import { type Caller, type FeedApiLimits, feedApiLimits, isPostId, parseFeedQuery } from './requests';
@@ -36,6 +36,15 @@ export interface FeedReaderDeps {
   readonly rebuilder: FeedRebuilder;
   readonly metrics: FeedApiMetrics;
   readonly logger?: AdapterLogger;
+}
+
+/** A request-path call to the feed cache: its failure (Redis down, unreachable, timed out) is a {@link FeedUnavailableError}. */
+async function fromCache<T>(call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (error) {
+    throw new FeedUnavailableError(error);
+  }
 }
 
 interface Activity {
@@ -75,7 +84,8 @@ export class FeedReader {
   }
 
   /**
-   * @throws FeedValidationError (bad limit or cursor, unknown parameter), NotRegisteredError
+   * @throws FeedValidationError (bad limit or cursor, unknown parameter), NotRegisteredError,
+   *   FeedUnavailableError (a read of the feed cache failed: Redis down, unreachable or timed out)
    */
   async read(caller: Caller, query: unknown): Promise<FeedPage> {
     const started = performance.now();
@@ -85,13 +95,13 @@ export class FeedReader {
     const [activity, celebrities, flagged] = await Promise.all([
       this.touch(userId),
       graph.celebritiesFollowedBy(userId, this.options.celebrityThreshold),
-      cache.isRegenerating(userId),
+      fromCache(cache.isRegenerating(userId)),
     ]);
     if (activity === undefined) throw new NotRegisteredError(userId);
     let regenerating = flagged;
     if (activity.inactive) {
       regenerating = true;
-      if (await cache.markRegenerating(userId, this.options.regeneratingTtlSeconds)) {
+      if (await fromCache(cache.markRegenerating(userId, this.options.regeneratingTtlSeconds))) {
         metrics.regenerations.inc({ outcome: 'started' });
         this.regenerateInBackground(userId);
       }
@@ -127,7 +137,7 @@ export class FeedReader {
       return await this.deps.cache.read(userId, { pulledAuthorIds, limit, ...(cursor === undefined ? {} : { cursor }) });
     } catch (error) {
       if (error instanceof InvalidCursorError) throw FeedValidationError.of('cursor', 'not a cursor of this feed (pass nextCursor as is)');
-      throw error;
+      throw new FeedUnavailableError(error);
     }
   }
 
