@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Module, Post, type INestApplication, type LoggerService } from '@nestjs/common';
+import { Body, Controller, Get, Logger, Module, Post, type INestApplication, type LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { captureLogs } from '../testing';
 import { createLogger } from './logger.factory';
@@ -17,7 +17,7 @@ class OrdersController {
   }
 }
 
-/** pino-http logs when the response has finished, which may be just after the client has it. */
+/** The request line is written when the response has finished, which may be just after the client has it. */
 async function eventually(assertion: () => void, timeoutMs = 2_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -78,6 +78,32 @@ describe('LoggingModule', () => {
       ]),
     );
     expect(JSON.stringify(capture.lines())).not.toContain('4111');
+  });
+
+  it('logs a client error at warn, with its status', async () => {
+    const before = completed().length;
+    await fetch(`${url}/no-such-route?x=1`);
+
+    await eventually(() =>
+      expect(completed().slice(before)).toEqual([
+        expect.objectContaining({
+          level: 'warn',
+          req: expect.objectContaining({ method: 'GET', url: '/no-such-route?x=1' }),
+          res: expect.objectContaining({ statusCode: 404 }),
+        }),
+      ]),
+    );
+  });
+
+  it("keeps the context and the stack of Nest's error lines", () => {
+    new Logger('OrdersService').error('could not place the order', 'Error: boom\n    at place (orders.ts:1:1)');
+
+    expect(capture.lines().at(-1)).toMatchObject({
+      level: 'error',
+      context: 'OrdersService',
+      msg: 'could not place the order',
+      err: { stack: 'Error: boom\n    at place (orders.ts:1:1)' },
+    });
   });
 
   it('does not log probe requests', async () => {

@@ -1,6 +1,6 @@
-import { Module, type DynamicModule } from '@nestjs/common';
-import type { IncomingMessage } from 'node:http';
-import type { Logger } from 'pino';
+import { Inject, Module, type DynamicModule, type LoggerService, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Level, Logger } from 'pino';
 
 /**
  * Token of the Nest `LoggerService` backed by the process logger; main.ts does
@@ -8,41 +8,109 @@ import type { Logger } from 'pino';
  */
 export const NEST_LOGGER = Symbol('NEST_LOGGER');
 
+const PROCESS_LOGGER = Symbol('PROCESS_LOGGER');
+
 /** Probes and scrapes are not worth a log line each. */
 const QUIET_PATHS = /^\/(health\/(live|ready)|metrics)(\?|$)/;
 
 /**
- * Request logging and Nest's logger on top of the process logger (nestjs-pino
- * + pino-http): one `request completed` line per request with method, url,
- * status, duration and the request's `trace_id` — never request bodies, and
- * with credentials redacted (see `createLogger`). Import it once, in the root
- * module.
+ * Request logging and Nest's logger on top of the process logger: one
+ * `request completed` line per request with method, url, headers (credentials
+ * redacted, see `createLogger`), status and duration, and the request's
+ * `trace_id` — never the body. Import it once, in the root module.
+ *
+ * The line is built when the response has finished, and only if its level is
+ * enabled: a request costs a timestamp and a listener, not a serialised
+ * request. (pino-http, used before, binds the request to a child logger on
+ * every request whether or not anything is logged: a sixth of an API's CPU.)
  */
 @Module({})
-export class LoggingModule {
-  /**
-   * Returns a promise, which Nest accepts in `imports`. nestjs-pino is loaded
-   * here rather than at the top of the file because it loads @nestjs/core:
-   * this package's entry point must not load instrumented modules before
-   * `startTelemetry()` has run (see there).
-   */
-  static async forRoot(logger: Logger): Promise<DynamicModule> {
-    const { Logger: PinoNestLogger, LoggerModule } = await import('nestjs-pino');
+export class LoggingModule implements NestModule {
+  static forRoot(logger: Logger): DynamicModule {
     return {
       module: LoggingModule,
       global: true,
-      imports: [
-        LoggerModule.forRoot({
-          pinoHttp: {
-            logger,
-            autoLogging: { ignore: (request: IncomingMessage) => request.method === 'GET' && QUIET_PATHS.test(request.url ?? '') },
-            customLogLevel: (_request, response, error) =>
-              error || response.statusCode >= 500 ? 'error' : response.statusCode >= 400 ? 'warn' : 'info',
-          },
-        }),
+      providers: [
+        { provide: PROCESS_LOGGER, useValue: logger },
+        { provide: NEST_LOGGER, useValue: new NestPinoLogger(logger) },
       ],
-      providers: [{ provide: NEST_LOGGER, useExisting: PinoNestLogger }],
       exports: [NEST_LOGGER],
     };
+  }
+
+  constructor(@Inject(PROCESS_LOGGER) private readonly logger: Logger) {}
+
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(requestLogger(this.logger)).forRoutes('{*path}');
+  }
+}
+
+/** Express-style middleware writing the `request completed` line. */
+export function requestLogger(logger: Logger) {
+  return (request: IncomingMessage, response: ServerResponse, next: () => void): void => {
+    const url = request.originalUrl ?? request.url ?? '';
+    if (!(request.method === 'GET' && QUIET_PATHS.test(url))) {
+      const started = performance.now();
+      response.once('finish', () => {
+        const status = response.statusCode;
+        const level: Level = status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
+        if (!logger.isLevelEnabled(level)) return;
+        logger[level](
+          {
+            req: { method: request.method, url, headers: request.headers, remoteAddress: request.socket.remoteAddress },
+            res: { statusCode: status, headers: response.getHeaders() },
+            responseTime: Math.round(performance.now() - started),
+          },
+          'request completed',
+        );
+      });
+    }
+    next();
+  };
+}
+
+declare module 'node:http' {
+  interface IncomingMessage {
+    /** Set by Express: the url before any router mounted on a prefix rewrote `url`. */
+    originalUrl?: string;
+  }
+}
+
+/**
+ * Nest's `LoggerService` on the process logger. Nest calls `log(message,
+ * context)` and `error(message, stack, context)`; the context becomes a
+ * `context` field, a stack an `err.stack`.
+ */
+export class NestPinoLogger implements LoggerService {
+  constructor(private readonly logger: Logger) {}
+
+  log(message: unknown, ...params: unknown[]): void {
+    this.write('info', message, params);
+  }
+  error(message: unknown, ...params: unknown[]): void {
+    this.write('error', message, params);
+  }
+  warn(message: unknown, ...params: unknown[]): void {
+    this.write('warn', message, params);
+  }
+  debug(message: unknown, ...params: unknown[]): void {
+    this.write('debug', message, params);
+  }
+  verbose(message: unknown, ...params: unknown[]): void {
+    this.write('trace', message, params);
+  }
+  fatal(message: unknown, ...params: unknown[]): void {
+    this.write('fatal', message, params);
+  }
+
+  private write(level: Level, message: unknown, params: unknown[]): void {
+    if (!this.logger.isLevelEnabled(level)) return;
+    const rest = [...params];
+    const context = rest.length > 0 && typeof rest.at(-1) === 'string' ? (rest.pop() as string) : undefined;
+    const fields: Record<string, unknown> = context === undefined ? {} : { context };
+    if (level === 'error' && typeof rest[0] === 'string') fields['err'] = { stack: rest[0] };
+    if (message instanceof Error) this.logger[level]({ ...fields, err: message }, message.message);
+    else if (typeof message === 'object' && message !== null) this.logger[level]({ ...fields, ...message });
+    else this.logger[level](fields, String(message));
   }
 }

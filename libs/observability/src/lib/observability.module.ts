@@ -19,11 +19,11 @@ export interface ObservabilityModuleOptions {
  */
 @Module({})
 export class ObservabilityModule {
-  static async forRoot(options: ObservabilityModuleOptions): Promise<DynamicModule> {
+  static forRoot(options: ObservabilityModuleOptions): DynamicModule {
     return {
       module: ObservabilityModule,
       imports: [
-        await LoggingModule.forRoot(options.logger),
+        LoggingModule.forRoot(options.logger),
         MetricsModule.forRoot(options.metrics),
         HealthModule.forRoot({ checks: options.readiness }),
       ],

@@ -38,8 +38,7 @@ let sdk: NodeSDK | undefined;
  * loaded, so a module that was loaded before this call (say `@nestjs/core`,
  * `express` or `pg`) stays unpatched and its spans are silently missing.
  * For the same reason this package's entry point does not load any of those
- * modules itself (`LoggingModule` loads nestjs-pino, which loads @nestjs/core,
- * lazily).
+ * modules itself (it loads `@nestjs/common` only, which is not instrumented).
  *
  * Traces are exported with OTLP/HTTP when `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`
  * or `OTEL_EXPORTER_OTLP_ENDPOINT` is set (batched; `OTEL_BSP_*` apply). Without
