@@ -59,7 +59,7 @@ describe('SendGuard and LocalProvider (real Postgres and Redis)', () => {
     const guard = new SendGuard(pool, redis, { leaseMs: 10_000 });
     const [id = ''] = await notifications(1);
     const first = leaseOf(await guard.claim(id));
-    await redis.del(`notification:lease:${id}`); // Redis lost it (failover, eviction)
+    await redis.del(`notification:{${id}}:lease`); // Redis lost it (failover, eviction)
     const second = await guard.claim(id);
     expect(second.kind).toBe('busy');
     expect(await guard.sent(first)).toBe(true);
@@ -76,7 +76,7 @@ describe('SendGuard and LocalProvider (real Postgres and Redis)', () => {
         description: 'the lease to expire',
       },
     );
-    await redis.del(`notification:lease:${id}`); // Redis lost it (failover, eviction)
+    await redis.del(`notification:{${id}}:lease`); // Redis lost it (failover, eviction)
     const taker = leaseOf(await guard.claim(id));
     expect(taker.attempts).toBe(2);
     expect(await guard.holds(paused)).toBe(false);
@@ -90,7 +90,7 @@ describe('SendGuard and LocalProvider (real Postgres and Redis)', () => {
     await pool.query('ALTER TABLE notifications RENAME TO notifications_away'); // Postgres refuses the claim
     const guard = new SendGuard(pool, redis, { leaseMs: 60_000 });
     await expect(guard.claim(id)).rejects.toThrow(/notifications/);
-    expect(await redis.exists(`notification:lease:${id}`)).toBe(0);
+    expect(await redis.exists(`notification:{${id}}:lease`)).toBe(0);
     await pool.query('ALTER TABLE notifications_away RENAME TO notifications');
     expect((await guard.claim(id)).kind).toBe('lease');
   });

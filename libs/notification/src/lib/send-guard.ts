@@ -173,11 +173,7 @@ export class SendGuard {
   }
 
   private async markDone(notificationId: string): Promise<void> {
-    await this.redis
-      .multi()
-      .set(doneKey(notificationId), '1', 'PX', this.options.doneTtlMs ?? 86_400_000)
-      .del(leaseKey(notificationId))
-      .exec();
+    await MARK_DONE.run(this.redis, [doneKey(notificationId), leaseKey(notificationId)], [this.options.doneTtlMs ?? 86_400_000]);
   }
 }
 
@@ -195,5 +191,14 @@ const LEASED = -2;
 /** Share of a lease the local clock vouches for (clock rates differ a little; pauses are what the check is for). */
 const LEASE_SAFETY_MARGIN = 0.2;
 
-const leaseKey = (id: string) => `notification:lease:${id}`;
-const doneKey = (id: string) => `notification:done:${id}`;
+/**
+ * Step 3 in one command: the done marker set and the lease dropped together
+ * (one round trip and one command for Redis, where MULTI/SET/DEL/EXEC was four).
+ */
+const MARK_DONE = new RedisScript(`
+redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
+redis.call('DEL', KEYS[2])`);
+
+// One hash tag per notification: a script's keys must share a slot on Redis Cluster.
+const leaseKey = (id: string) => `notification:{${id}}:lease`;
+const doneKey = (id: string) => `notification:{${id}}:done`;
