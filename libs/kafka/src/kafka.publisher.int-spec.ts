@@ -84,4 +84,15 @@ describe('KafkaPublisher when the broker stalls (real broker)', () => {
         `every acknowledged record in the topic (${acknowledged.filter((id) => !inTopic.has(id)).length} of ${acknowledged.length} missing)`,
     });
   }, 120_000);
+
+  it('finishes the sends queued before close, and refuses later ones as retriable', async () => {
+    const topic = await resources.topic('close', 1);
+    const queued = [1, 2, 3].map((n) => publisher.publish(topic, [{ key: 'k', body: `queued-${n}` }]));
+    await publisher.close();
+    await expect(Promise.all(queued)).resolves.toEqual([undefined, undefined, undefined]);
+
+    const late = publisher.publish(topic, [{ key: 'k', body: 'late' }]);
+    await expect(late).rejects.toMatchObject({ code: 'KAFKA.PUBLISHER_CLOSED' });
+    expect(isRetriable(await late.catch((error: unknown) => error))).toBe(true);
+  });
 });

@@ -71,6 +71,8 @@ export class KafkaPublisher implements MessagePublisher {
 
   async publish(topic: string, messages: readonly OutboundMessage[]): Promise<void> {
     if (messages.length === 0) return;
+    // Retriable: a caller racing a shutdown (an outbox relay) must keep its rows, not park them.
+    if (this.closed) throw new RetriableError('KAFKA.PUBLISHER_CLOSED', `cannot publish to Kafka topic ${topic}: the publisher is closed`);
     await withProducerSpan('kafka', topic, messages, (stamped) => {
       const send = this.queue.then(() => this.send(topic, stamped));
       this.queue = send.catch(() => undefined);
@@ -78,6 +80,7 @@ export class KafkaPublisher implements MessagePublisher {
     });
   }
 
+  /** Refuses new publishes, lets the queued ones finish, then disconnects. */
   async close(): Promise<void> {
     this.closed = true;
     await this.queue;
@@ -87,7 +90,6 @@ export class KafkaPublisher implements MessagePublisher {
   }
 
   private async send(topic: string, messages: readonly OutboundMessage[]): Promise<void> {
-    if (this.closed) throw new PermanentError('KAFKA.PUBLISHER_CLOSED', `cannot publish to Kafka topic ${topic}: the publisher is closed`);
     const producer = this.currentProducer();
     try {
       await producer.connected;
