@@ -3,7 +3,7 @@ import { CreateQueueCommand, DeleteQueueCommand, ReceiveMessageCommand } from '@
 import { join } from 'node:path';
 import { trace } from '@opentelemetry/api';
 import type { EachBatchPayload } from 'kafkajs';
-import { Pool, type PoolClient } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { KafkaPublisher } from '@qls/kafka';
 import { MetricsRegistry } from '@qls/observability';
 import { startTestTelemetry } from '@qls/observability/testing';
