@@ -144,6 +144,32 @@ describe('SQS (real ElasticMQ server)', () => {
       expect(await queueDepth(resources.sqs, url)).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
     });
 
+    it('publishes more than 10 messages to a FIFO queue one batch call after another, so a group arrives in order', async () => {
+      const { url } = await resources.queue('fifo-publish', { fifo: true });
+      await publisher.publish(
+        url,
+        Array.from({ length: 35 }, (_, seq) => ({ key: 'ada', body: String(seq), deduplicationId: `ada-${seq}` })),
+      );
+      const bodies: string[] = [];
+      await waitFor(
+        async () => {
+          const messages = await receive(url, { wait: 1 });
+          bodies.push(...messages.map((m) => m.Body ?? ''));
+          if (messages.length > 0) {
+            await resources.sqs.send(
+              new DeleteMessageBatchCommand({
+                QueueUrl: url,
+                Entries: messages.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle })),
+              }),
+            );
+          }
+          return bodies.length === 35;
+        },
+        { timeoutMs: 15_000, description: () => `35 messages of the group (${bodies.length} so far)` },
+      );
+      expect(bodies).toEqual(Array.from({ length: 35 }, (_, seq) => String(seq)));
+    });
+
     it('moves a message to the DLQ after its third receive (RedrivePolicy maxReceiveCount 3)', async () => {
       const { url, dlqUrl } = await resources.queue('redrive', { visibilityTimeoutSeconds: 1, maxReceiveCount: 3 });
       await publisher.publish(url, [{ body: 'poison' }]);

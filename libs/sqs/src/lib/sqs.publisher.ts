@@ -4,12 +4,20 @@ import { type MessagePublisher, type OutboundMessage, PermanentError, RetriableE
 /** SQS accepts at most 10 entries per batch call and 10 attributes per message. */
 export const SQS_BATCH_LIMIT = 10;
 const SQS_ATTRIBUTE_LIMIT = 10;
+/** Batch calls in flight at once for one publish to a standard queue. */
+const CONCURRENT_BATCHES = 8;
 
 /**
  * Publishes with SendMessageBatch (10 per call). Headers become String message
  * attributes, trace context included. On a FIFO queue (`.fifo`) the message key
  * is the MessageGroupId (order per key) and `deduplicationId` the
  * MessageDeduplicationId.
+ *
+ * A publish of more than 10 messages to a standard queue sends its batch calls
+ * up to 8 at a time (a standard queue keeps no order to protect); to a FIFO
+ * queue one after the other, so a group's messages arrive in order. When one
+ * call fails the publish fails and the caller sends all of it again: the
+ * messages of calls that succeeded then arrive twice (at-least-once).
  */
 export class SqsPublisher implements MessagePublisher {
   constructor(private readonly client: SQSClient) {}
@@ -17,9 +25,15 @@ export class SqsPublisher implements MessagePublisher {
   async publish(queueUrl: string, messages: readonly OutboundMessage[]): Promise<void> {
     if (messages.length === 0) return;
     await withProducerSpan('aws_sqs', queueName(queueUrl), messages, async (stamped) => {
-      for (let start = 0; start < stamped.length; start += SQS_BATCH_LIMIT) {
-        await this.sendBatch(queueUrl, stamped.slice(start, start + SQS_BATCH_LIMIT));
-      }
+      const batches: (readonly OutboundMessage[])[] = [];
+      for (let start = 0; start < stamped.length; start += SQS_BATCH_LIMIT) batches.push(stamped.slice(start, start + SQS_BATCH_LIMIT));
+      const lanes = queueUrl.endsWith('.fifo') ? 1 : Math.min(CONCURRENT_BATCHES, batches.length);
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: lanes }, async () => {
+          while (next < batches.length) await this.sendBatch(queueUrl, batches[next++] ?? []);
+        }),
+      );
     });
   }
 
