@@ -46,9 +46,10 @@ export class LoggingModule implements NestModule {
 }
 
 /** Express-style middleware writing the `request completed` line. */
-export function requestLogger(logger: Logger) {
+function requestLogger(logger: Logger) {
   return (request: IncomingMessage, response: ServerResponse, next: () => void): void => {
-    const url = request.originalUrl ?? request.url ?? '';
+    // Express's originalUrl: the url before a router mounted on a prefix rewrote `url`.
+    const url = (request as IncomingMessage & { originalUrl?: string }).originalUrl ?? request.url ?? '';
     if (!(request.method === 'GET' && QUIET_PATHS.test(url))) {
       const started = performance.now();
       response.once('finish', () => {
@@ -69,19 +70,12 @@ export function requestLogger(logger: Logger) {
   };
 }
 
-declare module 'node:http' {
-  interface IncomingMessage {
-    /** Set by Express: the url before any router mounted on a prefix rewrote `url`. */
-    originalUrl?: string;
-  }
-}
-
 /**
  * Nest's `LoggerService` on the process logger. Nest calls `log(message,
  * context)` and `error(message, stack, context)`; the context becomes a
  * `context` field, a stack an `err.stack`.
  */
-export class NestPinoLogger implements LoggerService {
+class NestPinoLogger implements LoggerService {
   constructor(private readonly logger: Logger) {}
 
   log(message: unknown, ...params: unknown[]): void {
