@@ -45,9 +45,9 @@ interface Parts {
 const PARTS = Symbol('PARTS');
 
 /**
- * At boot: makes the coming days' partitions of metric_points (a failure is
- * logged, not fatal: points then land in the default partition) and joins the
- * consumer group. On shutdown: leaves the group first — the batch being
+ * At boot and hourly: makes the coming days' partitions of metric_points (a
+ * failure is logged, not fatal: points then land in the default partition)
+ * and drops those past the retention. At boot it then joins the consumer group. On shutdown: leaves the group first — the batch being
  * written finishes and is committed — then closes Kafka and Postgres clients
  * after the HTTP server.
  */
@@ -58,8 +58,8 @@ class StorageLifecycle implements OnApplicationBootstrap, OnModuleDestroy, OnApp
   constructor(@Inject(PARTS) private readonly parts: Parts) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.ensurePartitions();
-    this.timer = setInterval(() => void this.ensurePartitions(), PARTITION_CHECK_MS);
+    await this.maintainPartitions();
+    this.timer = setInterval(() => void this.maintainPartitions(), PARTITION_CHECK_MS);
     await this.parts.consumer.start();
   }
 
@@ -72,7 +72,7 @@ class StorageLifecycle implements OnApplicationBootstrap, OnModuleDestroy, OnApp
     for (const close of this.parts.closers) await close();
   }
 
-  private async ensurePartitions(): Promise<void> {
+  private async maintainPartitions(): Promise<void> {
     const { store, config, logger } = this.parts;
     const yesterday = new Date(Date.now() - DAY_MS);
     try {
@@ -80,6 +80,13 @@ class StorageLifecycle implements OnApplicationBootstrap, OnModuleDestroy, OnApp
       if (created > 0) logger.info({ created }, 'metric_points day partitions created');
     } catch (error) {
       logger.error({ err: error }, 'could not create metric_points partitions; points go to the default partition meanwhile');
+    }
+    try {
+      const dropped = await store.dropPartitionsBefore(new Date(Date.now() - config.STORAGE_RETENTION_DAYS * DAY_MS));
+      if (dropped.length > 0)
+        logger.info({ dropped, retentionDays: config.STORAGE_RETENTION_DAYS }, 'metric_points day partitions past retention dropped');
+    } catch (error) {
+      logger.error({ err: error }, 'could not drop metric_points partitions past retention; retrying within the hour');
     }
   }
 }

@@ -25,6 +25,7 @@ describe('metrics-storage config', () => {
       STORAGE_WRITE_TIMEOUT_MS: 10_000,
       STORAGE_FROM_BEGINNING: true,
       STORAGE_PARTITION_DAYS_AHEAD: 7,
+      STORAGE_RETENTION_DAYS: 30,
       SERIES_MAX_POINTS: 10_000,
     });
   });

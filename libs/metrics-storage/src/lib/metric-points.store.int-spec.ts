@@ -59,6 +59,22 @@ describe('MetricPointsStore (real Postgres)', () => {
     expect(await partitionsOf()).toEqual({ metric_points_default: 1, metric_points_20200102: 1 });
   });
 
+  it('drops the day partitions before the first kept day, and keeps that day, later ones and the default partition', async () => {
+    expect(await store.ensurePartitions(new Date(Date.UTC(2020, 0, 1)), 4)).toBe(4);
+    await store.write([point(Date.UTC(2020, 0, 1, 12), 1), point(Date.UTC(2020, 0, 3, 12), 2), point(Date.UTC(2019, 0, 1), 3)]);
+
+    expect(await store.dropPartitionsBefore(new Date(Date.UTC(2020, 0, 3, 8)))).toEqual([
+      'metric_points_20200101',
+      'metric_points_20200102',
+    ]);
+    expect(await partitionsOf()).toEqual({ metric_points_20200103: 1, metric_points_default: 1 });
+    expect(await store.dropPartitionsBefore(new Date(Date.UTC(2020, 0, 3)))).toEqual([]);
+    const { rows } = await pool.query<{ name: string }>(
+      `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'metric_points'::regclass ORDER BY 1`,
+    );
+    expect(rows.map((r) => r.name)).toEqual(['metric_points_20200103', 'metric_points_20200104', 'metric_points_default']);
+  });
+
   it('writes a point repeated in one batch once, with its last value, and keeps millisecond timestamps exact', async () => {
     const at = 1_700_000_000_123;
     expect(await store.write([point(at, 1), point(at, 2), point(at + 1, 5)])).toBe(2);

@@ -82,6 +82,25 @@ export class MetricPointsStore {
     ]);
     return rows[0]?.created ?? 0;
   }
+
+  /**
+   * Retention: drops the day partitions of days before `firstKeptDay` (UTC)
+   * and returns their names. A whole day goes at once (no DELETE, no bloat);
+   * points that landed in the default partition are not touched. Plain DROP,
+   * as DETACH … CONCURRENTLY is refused while a default partition exists: it
+   * locks metric_points for the moment the catalog changes take.
+   */
+  async dropPartitionsBefore(firstKeptDay: Date): Promise<string[]> {
+    const { rows } = await this.pool.query<{ name: string }>(
+      `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+        WHERE i.inhparent = 'metric_points'::regclass AND c.relname ~ '^metric_points_[0-9]{8}$' AND c.relname < $1
+        ORDER BY 1`,
+      [`metric_points_${firstKeptDay.toISOString().slice(0, 10).replaceAll('-', '')}`],
+    );
+    // The names matched ^metric_points_[0-9]{8}$: safe to splice in.
+    for (const { name } of rows) await this.pool.query(`DROP TABLE IF EXISTS ${name}`);
+    return rows.map((r) => r.name);
+  }
 }
 
 /**

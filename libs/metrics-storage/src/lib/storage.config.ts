@@ -25,6 +25,8 @@ export const metricsStorageEnv = {
   STORAGE_FROM_BEGINNING: bool.default(true),
   /** Day partitions of metric_points kept ready ahead of today (UTC). */
   STORAGE_PARTITION_DAYS_AHEAD: positiveInt.max(366).default(7),
+  /** Days of points kept: older day partitions of metric_points are dropped (checked hourly). */
+  STORAGE_RETENTION_DAYS: positiveInt.max(3_650).default(30),
   /** Most points one GET /series answers. */
   SERIES_MAX_POINTS: positiveInt.max(100_000).default(10_000),
 };
