@@ -3,10 +3,10 @@ import { Agent, request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { SignJWT, exportSPKI, generateKeyPair } from 'jose';
 import type { Pool } from 'pg';
-import { defineBenchmark, percentile } from '@qls/bench';
+import { type CpuGroup, defineBenchmark, percentile, startCpuMeter } from '@qls/bench';
 import { channels } from '@qls/notification';
 import { migrate, readMigrations } from '@qls/provisioning';
-import { TestResources, freePort, startBuiltApp, waitFor } from '@qls/testing';
+import { type LocalServer, TestResources, freePort, localServerPid, startBuiltApp, waitFor } from '@qls/testing';
 
 const PROVIDER_LATENCY_MS = 50;
 const USERS = 200;
@@ -23,7 +23,8 @@ interface Ctx {
   /** `POST /notifications` */
   readonly endpoint: URL;
   readonly tokens: string[];
-  readonly processes: ChildProcess[];
+  /** The apps, by name, each its own process. */
+  readonly apps: Record<string, ChildProcess>;
 }
 
 const now = () => performance.timeOrigin + performance.now();
@@ -123,8 +124,19 @@ async function sentAt(ctx: Ctx, ids: readonly string[], since: string): Promise<
 }
 
 /** Runs a built app as its own process, the way it is deployed. */
-function startApp(ctx: { processes: ChildProcess[] }, app: string, env: Record<string, string>): void {
-  ctx.processes.push(startBuiltApp(app, env));
+function startApp(ctx: { apps: Record<string, ChildProcess> }, app: string, env: Record<string, string>): void {
+  ctx.apps[app] = startBuiltApp(app, env);
+}
+
+const SERVERS: readonly LocalServer[] = ['elasticmq', 'postgres', 'redis', 'kafka'];
+
+/** Every process on the path, to see where a notification's CPU goes: the apps, the servers (Postgres with its backends) and this load generator. */
+function cpuGroups(ctx: Ctx): Record<string, CpuGroup> {
+  return {
+    ...Object.fromEntries(Object.entries(ctx.apps).map(([name, child]) => [name, { pids: child.pid ? [child.pid] : [] }])),
+    ...Object.fromEntries(SERVERS.map((server) => [server, { pids: [localServerPid(server)], withDescendants: server === 'postgres' }])),
+    'load generator': { pids: [process.pid] },
+  };
 }
 
 /**
@@ -135,6 +147,9 @@ function startApp(ctx: { processes: ChildProcess[] }, app: string, env: Record<s
  * warm-up (once, in setup), phase 1: 64
  * clients as fast as the API accepts; notifications/s counted until the last
  * reached the provider. Phase 2: an open loop at 1,000/s; API→provider latency.
+ * Phase 1 also reports the CPU time each process spent per notification
+ * (from /proc), and the whole machine's (`machine`): on 2 cores, N
+ * notifications/s leave 2,000 / N ms of CPU for each one.
  * Uses a fresh schema and fresh queues.
  */
 export default defineBenchmark<Ctx>({
@@ -155,7 +170,14 @@ export default defineBenchmark<Ctx>({
     const keys = await generateKeyPair('RS256', { extractable: true });
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    const ctx = { resources, pool, url, endpoint: new URL('/notifications', url), tokens: [] as string[], processes: [] as ChildProcess[] };
+    const ctx = {
+      resources,
+      pool,
+      url,
+      endpoint: new URL('/notifications', url),
+      tokens: [] as string[],
+      apps: {} as Record<string, ChildProcess>,
+    };
     startApp(ctx, 'notification-api', {
       HTTP_PORT: String(port),
       DATABASE_URL,
@@ -205,7 +227,7 @@ export default defineBenchmark<Ctx>({
   async teardown(ctx) {
     agent.destroy();
     await Promise.all(
-      ctx.processes.map((child) => {
+      Object.values(ctx.apps).map((child) => {
         const exited = new Promise((resolve) => child.once('exit', resolve));
         child.kill('SIGTERM');
         return exited;
@@ -219,9 +241,14 @@ export default defineBenchmark<Ctx>({
       failures = 0;
       // Phase 1: closed loop, as fast as the API accepts.
       const started = now();
+      const cpu = startCpuMeter(cpuGroups(ctx));
       const { accepted, since } = await closedLoop(ctx, PHASE_MS);
       const delivered = await sentAt(ctx, accepted, since);
       const throughput = accepted.length / ((Math.max(...delivered.values()) - started) / 1000);
+      // CPU per notification, by process: what each hop costs, and (machine) what one costs in all.
+      const cpuPerNotification = Object.fromEntries(
+        Object.entries(cpu.stop()).map(([name, seconds]) => [`CPU ms/notification: ${name}`, (seconds * 1000) / accepted.length]),
+      );
 
       // Phase 2: open loop at 1,000/s; latency from the request to the provider.
       const requested = new Map<string, number>();
@@ -257,6 +284,7 @@ export default defineBenchmark<Ctx>({
         'open-loop accepted/s': requested.size / (PHASE_MS / 1000),
         'p50 ms @1k/s': percentile(latencies, 50),
         'p99 ms @1k/s': percentile(latencies, 99),
+        ...cpuPerNotification,
       };
     },
   },

@@ -4,5 +4,5 @@ export { uniqueName, waitFor } from './lib/wait-for';
 export type { WaitForOptions } from './lib/wait-for';
 export { freePort, startBuiltApi, startBuiltApp } from './lib/apps';
 export type { BuiltApi, BuiltApiOptions } from './lib/apps';
-export { pauseServer } from './lib/pause';
-export type { PausableServer } from './lib/pause';
+export { localServerPid, pauseServer } from './lib/pause';
+export type { LocalServer, PausableServer } from './lib/pause';

@@ -43,7 +43,8 @@ describe('runBenchmark', () => {
     ]);
     const text = formatReport(report);
     expect(text).toContain('batched: ops/s ×3.33 vs baseline (3.33× better)');
-    expect(text).toMatch(/naive \(baseline\)\s+60\.0/);
+    expect(text).toMatch(/^metric\s+naive \(baseline\)\s+batched$/m);
+    expect(text).toMatch(/^ops\/s\s+60\.0\s+200 \(×3\.33\)$/m);
   });
 
   it('tears down even when a case fails', async () => {

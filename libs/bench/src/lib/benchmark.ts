@@ -118,11 +118,12 @@ export async function runBenchmark<Ctx>(
 
 /** The printed table: one row per case, medians with the ratio to the baseline. */
 export function formatReport(report: BenchReport): string {
+  // A row per metric, a column per case: benchmarks report many metrics and few cases.
   const metrics = [...new Set(report.cases.flatMap((c) => Object.keys(c.medians)))];
-  const header = ['case', ...metrics];
-  const rows = report.cases.map((c) => [
-    `${c.name}${c.baseline ? ' (baseline)' : ''}`,
-    ...metrics.map((m) => `${formatNumber(c.medians[m])}${c.baseline ? '' : ` (×${formatNumber(c.ratios[m])})`}`),
+  const header = ['metric', ...report.cases.map((c) => `${c.name}${c.baseline ? ' (baseline)' : ''}`)];
+  const rows = metrics.map((m) => [
+    m,
+    ...report.cases.map((c) => `${formatNumber(c.medians[m])}${c.baseline ? '' : ` (×${formatNumber(c.ratios[m])})`}`),
   ]);
   const widths = header.map((_, i) => Math.max(...[header, ...rows].map((row) => row[i].length)));
   const line = (row: string[]) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ');
