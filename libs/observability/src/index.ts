@@ -1,5 +1,5 @@
 // Telemetry first: see startTelemetry for why nothing here may load an
-// instrumented module (express, @nestjs/core, pg, ioredis) at import time.
+// instrumented module (pg, ioredis) at import time.
 export { shutdownTelemetry, startTelemetry } from './lib/telemetry';
 export type { TelemetryOptions } from './lib/telemetry';
 
