@@ -123,6 +123,16 @@ async function sentAt(ctx: Ctx, ids: readonly string[], since: string): Promise<
   return new Map(rows.map((r) => [r.id, r.at]));
 }
 
+/** When the relay published each notification's outbox row (its SendMessageBatch had succeeded). */
+async function publishedAt(ctx: Ctx, ids: readonly string[]): Promise<Map<string, number>> {
+  const { rows } = await ctx.pool.query<{ id: string; at: number }>(
+    `SELECT aggregate_id AS id, extract(epoch FROM published_at)::float8 * 1000 AS at FROM outbox
+      WHERE aggregate_type = 'notification' AND aggregate_id = ANY($1::text[]) AND published_at IS NOT NULL`,
+    [ids],
+  );
+  return new Map(rows.map((r) => [r.id, r.at]));
+}
+
 /** Runs a built app as its own process, the way it is deployed. */
 function startApp(ctx: { apps: Record<string, ChildProcess> }, app: string, env: Record<string, string>): void {
   ctx.apps[app] = startBuiltApp(app, env);
@@ -252,6 +262,7 @@ export default defineBenchmark<Ctx>({
 
       // Phase 2: open loop at 1,000/s; latency from the request to the provider.
       const requested = new Map<string, number>();
+      const answered = new Map<string, number>();
       const pending: Promise<void>[] = [];
       const phase2 = await lastSendId(ctx);
       const begin = now();
@@ -265,7 +276,10 @@ export default defineBenchmark<Ctx>({
         const id = await post(ctx, i);
         inFlight--;
         slotFreed.shift()?.();
-        if (id) requested.set(id, at);
+        if (id) {
+          requested.set(id, at);
+          answered.set(id, now());
+        }
       };
       for (let i = 0; now() - begin < PHASE_MS; i++) {
         const due = begin + (i * 1000) / OPEN_LOOP_RATE;
@@ -275,6 +289,13 @@ export default defineBenchmark<Ctx>({
       await Promise.all(pending);
       const arrivals = await sentAt(ctx, [...requested.keys()], phase2);
       const latencies = [...requested].map(([id, at]) => (arrivals.get(id) ?? at) - at);
+      const published = await publishedAt(ctx, [...requested.keys()]);
+      // Where the time goes: the API's answer (group commit), the relay (NOTIFY, linger, claim, SendMessageBatch), the rest (SQS, worker, 50 ms provider).
+      const hops = {
+        api: [...requested].map(([id, at]) => (answered.get(id) ?? at) - at),
+        relay: [...answered].map(([id, at]) => (published.get(id) ?? at) - at),
+        worker: [...published].map(([id, at]) => (arrivals.get(id) ?? at) - at),
+      };
       if (failureKinds.size > 0) console.log('failed requests by status:', Object.fromEntries(failureKinds));
       failureKinds.clear();
       return {
@@ -284,6 +305,12 @@ export default defineBenchmark<Ctx>({
         'open-loop accepted/s': requested.size / (PHASE_MS / 1000),
         'p50 ms @1k/s': percentile(latencies, 50),
         'p99 ms @1k/s': percentile(latencies, 99),
+        ...Object.fromEntries(
+          Object.entries(hops).flatMap(([hop, ms]) => [
+            [`p50 ms @1k/s: ${hop}`, percentile(ms, 50)],
+            [`p99 ms @1k/s: ${hop}`, percentile(ms, 99)],
+          ]),
+        ),
         ...cpuPerNotification,
       };
     },
