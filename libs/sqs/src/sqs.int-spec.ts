@@ -412,6 +412,40 @@ describe('SQS (real ElasticMQ server)', () => {
       expect(await queueDepth(resources.sqs, url)).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
     });
 
+    it('a busy pool receives a batch at a time, not a message for each slot that frees up', async () => {
+      const { url, dlqUrl = '' } = await resources.queue('batch-receives', { maxReceiveCount: 3 });
+      await publisher.publish(
+        url,
+        Array.from({ length: 150 }, (_, i) => ({ body: String(i) })),
+      );
+      const asked: number[] = [];
+      resources.sqs.middlewareStack.add(
+        (next) => async (args) => {
+          const input = args.input as { MaxNumberOfMessages?: number };
+          if (args.input && 'MaxNumberOfMessages' in args.input) asked.push(input.MaxNumberOfMessages ?? 1);
+          return next(args);
+        },
+        { step: 'initialize', name: 'recordReceiveSizes' },
+      );
+      const handled = new Set<string>();
+      const consumer = new SqsConsumer(resources.sqs, {
+        queueUrl: url,
+        deadLetterQueueUrl: dlqUrl,
+        concurrency: 20,
+        receivers: 2,
+        waitTimeSeconds: 1,
+      });
+      consumers.push(consumer);
+      void consumer.start(async (m) => {
+        await new Promise((resolve) => setTimeout(resolve, 10 + (Number(m.body) % 7) * 5));
+        handled.add(m.body);
+      });
+      await waitFor(() => handled.size === 150, { timeoutMs: 30_000, description: 'all 150 handled' });
+      // Handlers end one by one; each receive still waited for a full batch of free slots.
+      expect(asked.length).toBeGreaterThanOrEqual(15);
+      expect(new Set(asked)).toEqual(new Set([10]));
+    });
+
     it('finishes in-flight work on stop and takes no new messages', async () => {
       const { url, dlqUrl = '' } = await resources.queue('drain', { maxReceiveCount: 3 });
       await publisher.publish(url, [{ body: 'a' }]);
