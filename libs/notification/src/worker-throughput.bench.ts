@@ -1,13 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import type { Message } from '@aws-sdk/client-sqs';
 import type { Pool } from 'pg';
-import { Consumer } from 'sqs-consumer';
 import { defineBenchmark } from '@qls/bench';
-import type { InboundMessage } from '@qls/messaging';
+import { SqsPublisher } from '@qls/sqs';
 import { migrate, readMigrations } from '@qls/provisioning';
-import { SqsConsumer, SqsPublisher } from '@qls/sqs';
 import { TestResources } from '@qls/testing';
+import {
+  BBC_CONSUMER_NAME,
+  type ConsumerRunner,
+  type ConsumerTarget,
+  SQS_CONSUMER_NAME,
+  bbcConsumer,
+  sqsConsumer,
+} from './bench-consumers';
 import { LocalProvider, NotificationHandler, SendGuard, channels } from './index';
 
 const MESSAGES = 2_000;
@@ -19,11 +24,6 @@ interface Ctx {
   readonly queueUrl: string;
   readonly dlqUrl: string;
   readonly handler: NotificationHandler;
-}
-
-interface Runner {
-  start(): void;
-  stop(): Promise<void>;
 }
 
 async function fillQueue(ctx: Ctx): Promise<void> {
@@ -41,10 +41,13 @@ async function fillQueue(ctx: Ctx): Promise<void> {
   await Promise.all(Array.from({ length: 10 }, (_, i) => publisher.publish(ctx.queueUrl, bodies.slice(i * 200, (i + 1) * 200))));
 }
 
-/** Drains the queue with `runner`; same handler (guard + provider with 50 ms latency) for both consumers. */
-async function measure(ctx: Ctx, makeRunner: (ctx: Ctx) => Runner): Promise<Record<string, number>> {
+/** Drains the queue with `consumer`; same handler (guard + provider with 50 ms latency) for both consumers. */
+async function measure(
+  ctx: Ctx,
+  consumer: (target: ConsumerTarget, handle: NotificationHandler['handle']) => ConsumerRunner,
+): Promise<Record<string, number>> {
   await fillQueue(ctx);
-  const runner = makeRunner(ctx);
+  const runner = consumer({ sqs: ctx.resources.sqs, queueUrl: ctx.queueUrl, deadLetterQueueUrl: ctx.dlqUrl }, ctx.handler.handle);
   const cpu = process.cpuUsage();
   const started = performance.now();
   runner.start();
@@ -58,55 +61,6 @@ async function measure(ctx: Ctx, makeRunner: (ctx: Ctx) => Runner): Promise<Reco
   await runner.stop();
   const cpuSeconds = (used.user + used.system) / 1e6;
   return { 'msgs/s': MESSAGES / seconds, 'msgs per CPU-s': MESSAGES / cpuSeconds };
-}
-
-const ours = (ctx: Ctx): Runner => {
-  const consumer = new SqsConsumer(ctx.resources.sqs, {
-    queueUrl: ctx.queueUrl,
-    deadLetterQueueUrl: ctx.dlqUrl,
-    concurrency: 100,
-    receivers: 2,
-    waitTimeSeconds: 1,
-  });
-  return { start: () => void consumer.start(ctx.handler.handle), stop: () => consumer.stop() };
-};
-
-/** bbc/sqs-consumer with its usual setup: batches of 10, each batch finished before the next receive. */
-const bbc = (ctx: Ctx): Runner => {
-  const consumer = Consumer.create({
-    queueUrl: ctx.queueUrl,
-    sqs: ctx.resources.sqs,
-    batchSize: 10,
-    waitTimeSeconds: 1,
-    messageAttributeNames: ['All'],
-    messageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp'],
-    handleMessage: async (message: Message) => {
-      await ctx.handler.handle(toInbound(message, ctx.queueUrl));
-      return message;
-    },
-  });
-  return {
-    start: () => consumer.start(),
-    stop: async () => {
-      // Without abort: an aborted long poll can still take messages on the server (the next round would wait out their visibility).
-      const stopped = new Promise((resolve) => consumer.once('stopped', resolve));
-      consumer.stop();
-      await stopped;
-      await new Promise((resolve) => setTimeout(resolve, 1_200)); // its last 1 s poll
-    },
-  };
-};
-
-function toInbound(message: Message, queueUrl: string): InboundMessage {
-  return {
-    id: message.MessageId ?? '',
-    key: undefined,
-    body: message.Body ?? '',
-    headers: {},
-    attempt: Number(message.Attributes?.ApproximateReceiveCount ?? 1),
-    timestamp: Number(message.Attributes?.SentTimestamp ?? Date.now()),
-    source: { system: 'sqs', queueUrl },
-  };
 }
 
 /**
@@ -130,6 +84,6 @@ export default defineBenchmark<Ctx>({
     return { resources, pool, queueUrl: url, dlqUrl: dlqUrl ?? '', handler };
   },
   teardown: ({ resources }) => resources.cleanup(),
-  baseline: { name: 'bbc/sqs-consumer (batch 10)', run: (ctx) => measure(ctx, bbc) },
-  candidates: [{ name: 'SqsConsumer (pool of 100, 2 receivers)', run: (ctx) => measure(ctx, ours) }],
+  baseline: { name: BBC_CONSUMER_NAME, run: (ctx) => measure(ctx, bbcConsumer) },
+  candidates: [{ name: SQS_CONSUMER_NAME, run: (ctx) => measure(ctx, sqsConsumer) }],
 });
