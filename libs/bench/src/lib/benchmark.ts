@@ -116,9 +116,11 @@ export async function runBenchmark<Ctx>(
   };
 }
 
-/** The printed table: one row per case, medians with the ratio to the baseline. */
+/**
+ * The printed table: a row per metric and a column per case (benchmarks report
+ * many metrics and few cases), medians with the ratio to the baseline.
+ */
 export function formatReport(report: BenchReport): string {
-  // A row per metric, a column per case: benchmarks report many metrics and few cases.
   const metrics = [...new Set(report.cases.flatMap((c) => Object.keys(c.medians)))];
   const header = ['metric', ...report.cases.map((c) => `${c.name}${c.baseline ? ' (baseline)' : ''}`)];
   const rows = metrics.map((m) => [
