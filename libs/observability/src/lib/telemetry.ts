@@ -34,7 +34,7 @@ let sdk: NodeSDK | undefined;
  * handler, Nest's request context and controller method) repeat the HTTP
  * server span under other names, and creating them took a third of an API's
  * CPU per request (measured with `npm run bench -- notifications-e2e`: 0.39 →
- * 0.28 ms per notification in notification-api). The server span is named
+ * 0.26 ms per notification in notification-api). The server span is named
  * after the route the request matched (`http.route`, from Express's
  * `req.route`), as the Express instrumentation would name it.
  *
