@@ -9,7 +9,7 @@ import { SpanKind, trace } from '@opentelemetry/api';
 import { Headers, type InboundMessage, PermanentError, RetriableError } from '@qls/messaging';
 import { startTestTelemetry } from '@qls/observability/testing';
 import { TestResources, waitFor } from '@qls/testing';
-import { SqsConsumer, SqsPublisher, queueDepth } from './index';
+import { SqsConsumer, type SqsConsumerOptions, SqsPublisher, queueDepth } from './index';
 
 /**
  * What the chapter relies on from a queue, proven on the real SQS-compatible
@@ -56,7 +56,12 @@ describe('SQS (real ElasticMQ server)', () => {
     );
   }
 
-  function startConsumer(queueUrl: string, dlqUrl: string, handler: (m: InboundMessage) => Promise<void>): SqsConsumer {
+  function startConsumer(
+    queueUrl: string,
+    dlqUrl: string,
+    handler: (m: InboundMessage) => Promise<void>,
+    pool: Pick<SqsConsumerOptions, 'concurrency' | 'receivers'> = {},
+  ): SqsConsumer {
     const consumer = new SqsConsumer(resources.sqs, {
       queueUrl,
       deadLetterQueueUrl: dlqUrl,
@@ -64,6 +69,7 @@ describe('SQS (real ElasticMQ server)', () => {
       waitTimeSeconds: 1,
       visibilityTimeoutSeconds: 3,
       retry: { initialMs: 1_000, maxMs: 1_000 },
+      ...pool,
     });
     consumers.push(consumer);
     void consumer.start(handler);
@@ -389,22 +395,18 @@ describe('SQS (real ElasticMQ server)', () => {
       let running = 0;
       let most = 0;
       const handled = new Set<string>();
-      const consumer = new SqsConsumer(resources.sqs, {
-        queueUrl: url,
-        deadLetterQueueUrl: dlqUrl,
-        concurrency: 7,
-        receivers: 3,
-        waitTimeSeconds: 1,
-        visibilityTimeoutSeconds: 3,
-      });
-      consumers.push(consumer);
-      void consumer.start(async (m) => {
-        running++;
-        most = Math.max(most, running);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-        handled.add(m.body);
-        running--;
-      });
+      const consumer = startConsumer(
+        url,
+        dlqUrl,
+        async (m) => {
+          running++;
+          most = Math.max(most, running);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          handled.add(m.body);
+          running--;
+        },
+        { concurrency: 7, receivers: 3 },
+      );
       await waitFor(() => handled.size === 60, { timeoutMs: 30_000, description: 'all 60 handled' });
       expect(most).toBeLessThanOrEqual(7);
       expect(most).toBeGreaterThan(1);
@@ -428,18 +430,15 @@ describe('SQS (real ElasticMQ server)', () => {
         { step: 'initialize', name: 'recordReceiveSizes' },
       );
       const handled = new Set<string>();
-      const consumer = new SqsConsumer(resources.sqs, {
-        queueUrl: url,
-        deadLetterQueueUrl: dlqUrl,
-        concurrency: 20,
-        receivers: 2,
-        waitTimeSeconds: 1,
-      });
-      consumers.push(consumer);
-      void consumer.start(async (m) => {
-        await new Promise((resolve) => setTimeout(resolve, 10 + (Number(m.body) % 7) * 5));
-        handled.add(m.body);
-      });
+      startConsumer(
+        url,
+        dlqUrl,
+        async (m) => {
+          await new Promise((resolve) => setTimeout(resolve, 10 + (Number(m.body) % 7) * 5));
+          handled.add(m.body);
+        },
+        { concurrency: 20, receivers: 2 },
+      );
       await waitFor(() => handled.size === 150, { timeoutMs: 30_000, description: 'all 150 handled' });
       // Handlers end one by one; each receive still waited for a full batch of free slots.
       expect(asked.length).toBeGreaterThanOrEqual(15);
