@@ -16,6 +16,8 @@ FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /repo
 ENV NX_DAEMON=false NX_NO_CLOUD=true NX_TUI=false CI=true
 COPY package.json package-lock.json .npmrc ./
+# npm ci runs the postinstall patches (tools/patch-deps.cjs) on node_modules.
+COPY tools/patch-deps.cjs tools/
 RUN npm ci --no-audit --no-fund --loglevel=error
 COPY . .
 RUN npx nx run-many -t build --outputStyle=static
@@ -23,6 +25,7 @@ RUN npx nx run-many -t build --outputStyle=static
 FROM node:${NODE_VERSION}-bookworm-slim AS prod-deps
 WORKDIR /repo
 COPY package.json package-lock.json .npmrc ./
+COPY tools/patch-deps.cjs tools/
 RUN npm ci --omit=dev --no-audit --no-fund --loglevel=error \
   && npm cache clean --force
 
