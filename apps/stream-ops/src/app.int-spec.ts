@@ -192,6 +192,35 @@ describe('stream-ops', () => {
     );
   });
 
+  it('replays a group from the earliest retained record over HTTP and from the CLI, and refuses fromEarliest with a time', async () => {
+    const { topic, groupId } = await topicWithGroup(10);
+    await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: '2' }] }); // retention: the log now starts at 2
+    const url = await start({ LAG_GROUPS: `${groupId}:${topic}` });
+    const replay = `${url}/groups/${groupId}/replay`;
+
+    expect(await json(post(replay, { topic, fromEarliest: true }))).toMatchObject({
+      status: 200,
+      body: { dryRun: true, plan: { fromEarliest: true, totalReRead: 8, partitions: [{ partition: 0, from: 10, to: 2, reRead: 8 }] } },
+    });
+    for (const time of [{ minutesAgo: 5 }, { timestamp: new Date(Date.now() - MINUTE).toISOString() }]) {
+      expect(await json(post(replay, { topic, fromEarliest: true, ...time }))).toMatchObject({
+        status: 400,
+        body: { message: 'fromEarliest: give fromEarliest, timestamp or minutesAgo, only one' },
+      });
+    }
+
+    const out: string[] = [];
+    const err: string[] = [];
+    const io = { out: (t: string) => out.push(t), err: (t: string) => err.push(t) };
+    const cli = (...args: string[]) => runReplayCommand(args, () => new ReplayService(resources.kafka), io);
+    expect(await cli('--group', groupId, '--topic', topic, '--from-earliest', '--minutes-ago', '5')).toBe(EXIT.usage);
+    expect(err.join('')).toBe('--from-earliest: give --from-earliest, --timestamp or --minutes-ago, only one\n');
+    expect(await cli('--group', groupId, '--topic', topic, '--from-earliest', '--apply')).toBe(EXIT.ok);
+    expect(out.join('')).toContain(`Replay of consumer group ${groupId} on ${topic} from the earliest retained record`);
+    expect(out.join('')).toMatch(/^ +0 +10 +2 +8$/m); // partition, from, to, re-read
+    expect(await committed(groupId, topic)).toBe(2);
+  });
+
   it('rejects a bad replay request with 400 naming the field, and an unknown topic or group with 404', async () => {
     const { topic, groupId } = await topicWithGroup(10);
     const url = await start({ LAG_GROUPS: `${groupId}:${topic}` });
@@ -202,8 +231,10 @@ describe('stream-ops', () => {
       return String(response.body['message']);
     };
 
-    expect(await rejected({ topic, minutes_ago: 5 })).toBe('minutes_ago: unknown field (expected topic, timestamp, minutesAgo, dryRun)');
-    expect(await rejected({ topic })).toBe('timestamp: give timestamp (ISO 8601 or epoch milliseconds) or minutesAgo');
+    expect(await rejected({ topic, minutes_ago: 5 })).toBe(
+      'minutes_ago: unknown field (expected topic, timestamp, minutesAgo, fromEarliest, dryRun)',
+    );
+    expect(await rejected({ topic })).toBe('timestamp: give timestamp (ISO 8601 or epoch milliseconds), minutesAgo or fromEarliest');
     expect(await rejected({ topic, timestamp: 1_700_000_000 })).toMatch(/^timestamp: expected epoch milliseconds/);
     expect(await rejected({ topic, minutesAgo: 5, dryRun: 'no' })).toBe('dryRun: expected true or false');
     expect(await rejected({ minutesAgo: 5 })).toBe('topic: expected a topic name');
@@ -221,7 +252,7 @@ describe('stream-ops', () => {
     expect(await runReplayCommand(['--group', groupId, '--topic', topic], neverCreated, io)).toBe(EXIT.usage);
     expect(await runReplayCommand(['--group', groupId, '--topic', topic, '--minutes-ago', 'ten'], neverCreated, io)).toBe(EXIT.usage);
     expect(await runReplayCommand(['--topic', topic, '--minutes-ago', '5'], neverCreated, io)).toBe(EXIT.usage);
-    expect(err[0]).toBe('--timestamp: give timestamp (ISO 8601 or epoch milliseconds) or --minutes-ago\n');
+    expect(err[0]).toBe('--timestamp: give --timestamp (ISO 8601 or epoch milliseconds), --minutes-ago or --from-earliest\n');
     expect(await committed(groupId, topic)).toBe(10);
   });
 });

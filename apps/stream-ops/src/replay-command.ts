@@ -2,10 +2,10 @@ import { parseArgs } from 'node:util';
 import { errorCode, errorMessage } from '@qls/messaging';
 import { type ReplayPlan, type ReplayService, parseReplayRequest } from '@qls/stream-ops';
 
-export const USAGE = `usage: replay-cli --group <group id> --topic <topic> (--minutes-ago <n> | --timestamp <ISO 8601 | epoch ms>) [--apply] [--json]
+export const USAGE = `usage: replay-cli --group <group id> --topic <topic> (--minutes-ago <n> | --timestamp <ISO 8601 | epoch ms> | --from-earliest) [--apply] [--json]
 
-Prints what a replay of the consumer group from that time would do (a dry run);
---apply does it. Refused (exit 3) while the group has live members.
+Prints what a replay of the consumer group from that time (or from the oldest
+record the topic retains) would do (a dry run); --apply does it. Refused (exit 3) while the group has live members.
 Exit status: 0 done, 1 failed, 2 bad arguments, 3 refused.`;
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, refused: 3 } as const;
@@ -34,6 +34,7 @@ export async function runReplayCommand(
     topic?: string;
     'minutes-ago'?: string;
     timestamp?: string;
+    'from-earliest'?: boolean;
     apply?: boolean;
     json?: boolean;
     help?: boolean;
@@ -46,6 +47,7 @@ export async function runReplayCommand(
         topic: { type: 'string' },
         'minutes-ago': { type: 'string' },
         timestamp: { type: 'string' },
+        'from-earliest': { type: 'boolean' },
         apply: { type: 'boolean' },
         json: { type: 'boolean' },
         help: { type: 'boolean' },
@@ -77,6 +79,7 @@ export async function runReplayCommand(
         topic: flags.topic,
         ...(flags.timestamp === undefined ? {} : { timestamp: flags.timestamp }),
         ...(minutesAgo === undefined ? {} : { minutesAgo: Number(minutesAgo) }),
+        ...(flags['from-earliest'] ? { fromEarliest: true } : {}),
         dryRun: !flags.apply,
       },
       now,
@@ -85,7 +88,9 @@ export async function runReplayCommand(
     io.err(
       `${errorMessage(error)
         .replace(/\bminutesAgo\b/g, '--minutes-ago')
-        .replace(/\b(topic|timestamp):/g, '--$1:')}\n`,
+        .replace(/\bfromEarliest\b/g, '--from-earliest')
+        .replace(/\btimestamp\b/g, '--timestamp')
+        .replace(/\btopic:/g, '--topic:')}\n`,
     );
     return EXIT.usage;
   }
@@ -133,7 +138,7 @@ export function describePlan(plan: ReplayPlan): string {
   const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
   const table = rows.map((row) => `  ${row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ')}`.trimEnd());
   const lines = [
-    `Replay of consumer group ${plan.groupId} on ${plan.topic} from ${plan.since}`,
+    `Replay of consumer group ${plan.groupId} on ${plan.topic} from ${plan.fromEarliest ? 'the earliest retained record' : plan.since}`,
     ...table,
     `  ${plan.totalReRead} record(s) will be read again; live members: ${plan.liveMembers}`,
   ];

@@ -23,7 +23,8 @@ export class ReplayHttpController {
   constructor(@Inject(REPLAY_SERVICE) private readonly replay: ReplayService) {}
 
   /**
-   * Body `{ "topic": "metrics-raw", "timestamp": "2026-03-01T08:00:00Z" | 1772352000000 | "minutesAgo": 30, "dryRun": true }`.
+   * Body `{ "topic": "metrics-raw", "timestamp": "2026-03-01T08:00:00Z" | 1772352000000 | "minutesAgo": 30 | "fromEarliest": true, "dryRun": true }`
+   * (exactly one of timestamp, minutesAgo and fromEarliest; fromEarliest replays from the oldest retained record).
    * A dry run (the default) answers the plan; `"dryRun": false` applies it.
    * 409 while the group has live members; 400 naming the field.
    */

@@ -27,17 +27,31 @@ describe('parseReplayRequest', () => {
     expect(parseReplayRequest({ topic: 't', timestamp: now - 5 }, now).timestamp).toBe(now - 5);
     expect(parseReplayRequest({ topic: 't', timestamp: String(now - 5) }, now).timestamp).toBe(now - 5);
     expect(parseReplayRequest({ topic: 't', minutesAgo: 0.5 }, now).timestamp).toBe(now - 30_000);
+    expect(parseReplayRequest({ topic: 't', fromEarliest: true, dryRun: false }, now)).toEqual({
+      topic: 't',
+      timestamp: 'earliest',
+      dryRun: false,
+    });
   });
 
   it('names the field that is wrong', () => {
     expect(problem({ minutesAgo: 10 })).toBe('topic: expected a topic name');
     expect(problem({ topic: 'a b', minutesAgo: 10 })).toBe('topic: expected a Kafka topic name');
-    expect(problem({ topic: 't' })).toBe('timestamp: give timestamp (ISO 8601 or epoch milliseconds) or minutesAgo');
+    expect(problem({ topic: 't' })).toBe('timestamp: give timestamp (ISO 8601 or epoch milliseconds), minutesAgo or fromEarliest');
     expect(problem({ topic: 't', minutesAgo: 5, timestamp: now })).toBe('minutesAgo: give either timestamp or minutesAgo, not both');
+    expect(problem({ topic: 't', fromEarliest: true, minutesAgo: 5 })).toBe(
+      'fromEarliest: give fromEarliest, timestamp or minutesAgo, only one',
+    );
+    expect(problem({ topic: 't', fromEarliest: true, timestamp: now })).toBe(
+      'fromEarliest: give fromEarliest, timestamp or minutesAgo, only one',
+    );
+    expect(problem({ topic: 't', fromEarliest: false })).toBe('fromEarliest: expected true (or leave it out)');
     expect(problem({ topic: 't', minutesAgo: -5 })).toBe('minutesAgo: expected a positive number of minutes');
     expect(problem({ topic: 't', minutesAgo: '5' })).toBe('minutesAgo: expected a number of minutes');
     expect(problem({ topic: 't', minutesAgo: 5, dryRun: 'false' })).toBe('dryRun: expected true or false');
-    expect(problem({ topic: 't', minutes_ago: 5 })).toBe('minutes_ago: unknown field (expected topic, timestamp, minutesAgo, dryRun)');
+    expect(problem({ topic: 't', minutes_ago: 5 })).toBe(
+      'minutes_ago: unknown field (expected topic, timestamp, minutesAgo, fromEarliest, dryRun)',
+    );
     expect(problem(['t'])).toMatch(/^body: /);
   });
 

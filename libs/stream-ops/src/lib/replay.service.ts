@@ -59,10 +59,15 @@ export interface ReplayPartitionPlan {
   readonly note?: string;
 }
 
+/** Where a replay starts: the first record at or after a time (ms since epoch), or the oldest retained record. */
+export type ReplayStart = number | 'earliest';
+
 export interface ReplayPlan {
   readonly groupId: string;
   readonly topic: string;
-  /** Replay from the first record at or after this time (ms since epoch)... */
+  /** Replay from the oldest record each partition still retains (then `timestamp` is 0)... */
+  readonly fromEarliest: boolean;
+  /** ...or from the first record at or after this time (ms since epoch)... */
   readonly timestamp: number;
   /** ...in ISO 8601. */
   readonly since: string;
@@ -139,8 +144,15 @@ export class ReplayService {
     this.rewinders.set(groupId, rewinder);
   }
 
-  /** The dry run. Throws `REPLAY.TOPIC_NOT_FOUND`, `REPLAY.GROUP_NOT_FOUND` (no committed offset on the topic) or `REPLAY.INVALID_REQUEST`. */
-  async plan(groupId: string, topic: string, timestamp: number): Promise<ReplayPlan> {
+  /**
+   * The dry run, from a time or from `'earliest'` (each partition's log start
+   * offset: everything retention has kept; a state rewinder then sees
+   * timestamp 0). Throws `REPLAY.TOPIC_NOT_FOUND`, `REPLAY.GROUP_NOT_FOUND`
+   * (no committed offset on the topic) or `REPLAY.INVALID_REQUEST`.
+   */
+  async plan(groupId: string, topic: string, start: ReplayStart): Promise<ReplayPlan> {
+    const fromEarliest = start === 'earliest';
+    const timestamp = fromEarliest ? 0 : start;
     if (!Number.isFinite(timestamp) || timestamp > this.now()) {
       throw new PermanentError('REPLAY.INVALID_REQUEST', `timestamp: ${timestamp} is not a time in the past`);
     }
@@ -152,8 +164,9 @@ export class ReplayService {
         { context: { groupId, topic } },
       );
     }
-    const reset = await this.groupAdmin.planResetToTimestamp(groupId, topic, timestamp);
-    const targets = new Map(reset.partitions.map((p) => [p.partition, Number(p.to)]));
+    const targets = fromEarliest
+      ? new Map(snapshot.partitions.map((p) => [p.partition, p.logStartOffset]))
+      : new Map((await this.groupAdmin.planResetToTimestamp(groupId, topic, timestamp)).partitions.map((p) => [p.partition, Number(p.to)]));
     const partitions = snapshot.partitions.map((p): ReplayPartitionPlan => {
       const target = targets.get(p.partition) ?? p.logEndOffset;
       const from = p.committedOffset;
@@ -168,7 +181,7 @@ export class ReplayService {
         };
       }
       const truncated =
-        target === p.logStartOffset && p.logStartOffset > 0
+        !fromEarliest && target === p.logStartOffset && p.logStartOffset > 0
           ? `starts at the oldest retained record; retention deleted offsets below ${p.logStartOffset}, some possibly after the timestamp`
           : undefined;
       return { ...base, to: target, reRead: from - target, ...(truncated ? { note: truncated } : {}) };
@@ -189,6 +202,7 @@ export class ReplayService {
     return {
       groupId,
       topic,
+      fromEarliest,
       timestamp,
       since: new Date(timestamp).toISOString(),
       liveMembers: snapshot.group.members,
