@@ -1,5 +1,23 @@
 export { ConfigError, loadConfig, loadConfigOrExit } from './lib/load-config';
 export type { Env } from './lib/load-config';
+export {
+  DEFAULT_DATE_RANGE,
+  MAX_IDENTIFIER_LENGTH,
+  bigintId,
+  boundedDate,
+  boundedInt,
+  boundedIntParam,
+  dateRangeProblem,
+  excerpt,
+  identifier,
+  jsonProblem,
+  safeJsonObject,
+  safeString,
+  strictDate,
+  unsafeIdentifierReason,
+  unsafeTextReason,
+} from './lib/input';
+export type { DateRange, JsonLimits, JsonProblem } from './lib/input';
 export { kafkaEnv, kafkaSettings, port, postgresEnv, redisEnv, serviceEnv, sqsEnv } from './lib/schemas';
 export type { KafkaSettings } from './lib/schemas';
 export { z } from 'zod';
