@@ -3,6 +3,8 @@ export type { CreateNotificationInput, CreateNotificationResult, NotificationInt
 export { idempotencyKeyFor, intakeDefaults, parseCreateNotification } from './lib/create-notification.request';
 export type { CreateNotificationCommand, IntakeLimits } from './lib/create-notification.request';
 export { getNotification } from './lib/get-notification';
+export { notificationsWithoutOutboxEvent } from './lib/invariants';
+export type { NotificationWithoutEvent } from './lib/invariants';
 export {
   IdempotencyConflictError,
   NotificationErrorCode,

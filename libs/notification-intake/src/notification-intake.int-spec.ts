@@ -15,9 +15,17 @@ import {
   NotificationUserMismatchError,
   NotificationValidationError,
   getNotification,
+  notificationsWithoutOutboxEvent,
 } from './index';
 
 const migrations = join(__dirname, '../../../infra/migrations');
+
+/** `depth` nested objects `{"a":{"a":…}}`, built without recursion. */
+function nested(depth: number): Record<string, unknown> {
+  let value: Record<string, unknown> = {};
+  for (let i = 0; i < depth; i++) value = { a: value };
+  return value;
+}
 
 describe('notification intake (real Postgres)', () => {
   let resources: TestResources;
@@ -433,6 +441,81 @@ describe('notification intake (real Postgres)', () => {
         { status: 'rejected', reason: expect.objectContaining({ message: expect.stringMatching(/outbox_destination_check/) }) },
       ]);
       expect(await counts()).toEqual({ notifications: 0, outbox: 0 });
+    });
+
+    it('fails a request Postgres refuses alone: 100 valid creates from 100 users and 3 poison ones sharing their batches', async () => {
+      // A rule only Postgres knows (as it alone knew that jsonb refuses "\ud800" before the edge checked it).
+      await pool.query("ALTER TABLE notifications ADD CONSTRAINT poison_template CHECK (template <> 'poison')");
+      const users: Caller[] = Array.from({ length: 100 }, () => ({ userId: uniqueName('user') }));
+      const create = (who: Caller, template: string) =>
+        intake.create(who, { body: { userId: who.userId, channel: 'push', template, data: { n: 1 } } });
+      // Submitted in one turn, the poison ones among the valid ones: they land in the same batches.
+      const submitted = users.flatMap((who, i) => [
+        { poison: false, answer: create(who, 'welcome') },
+        ...(i % 40 === 7 ? [{ poison: true, answer: create(who, 'poison') }] : []),
+      ]);
+
+      const answers = await Promise.allSettled(submitted.map((s) => s.answer));
+
+      const valid = answers.filter((_, i) => !submitted[i]?.poison);
+      const poison = answers.filter((_, i) => submitted[i]?.poison);
+      expect(valid.filter((a) => a.status === 'fulfilled' && a.value.created)).toHaveLength(100);
+      expect(poison).toEqual(
+        Array(3).fill({ status: 'rejected', reason: expect.objectContaining({ message: expect.stringMatching(/poison_template/) }) }),
+      );
+      expect(await counts()).toEqual({ notifications: 100, outbox: 100 });
+      expect(await notificationsWithoutOutboxEvent(pool)).toEqual([]);
+      // Still group commit: the valid creates committed in few transactions, not one each.
+      expect(batches.reduce((sum, size) => sum + size, 0)).toBe(100);
+      expect(batches.length).toBeLessThan(30);
+    });
+
+    it('writes a row and its outbox event together or not at all, whatever the caller id holds', async () => {
+      const hostile = ['a\ud800', 'b\udfff', 'c\u0000', '', 'x'.repeat(10_000)];
+
+      const answers = await Promise.allSettled(
+        hostile.map((userId) => intake.create({ userId }, { body: { userId, channel: 'push', template: 'welcome', data: {} } })),
+      );
+
+      expect(answers).toEqual(
+        hostile.map(() => ({
+          status: 'rejected',
+          reason: expect.objectContaining({ code: 'NOTIFICATION.VALIDATION_FAILED', field: 'userId' }),
+        })),
+      );
+      expect(await counts()).toEqual({ notifications: 0, outbox: 0 });
+      expect(await notificationsWithoutOutboxEvent(pool)).toEqual([]);
+    });
+
+    it('rolls back a row stored other than it was sent instead of committing it without its outbox event', async () => {
+      // What the driver did to a lone surrogate in a user id (stored as U+FFFD), done here by a trigger for one template.
+      await pool.query(`CREATE FUNCTION alias_user() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN IF NEW.template = 'aliased' THEN NEW.user_id := NEW.user_id || '\uFFFD'; END IF; RETURN NEW; END $$`);
+      await pool.query('CREATE TRIGGER alias_user BEFORE INSERT ON notifications FOR EACH ROW EXECUTE FUNCTION alias_user()');
+
+      const answers = await Promise.allSettled([
+        intake.create(caller, request({}, 'before')),
+        intake.create(caller, request({ template: 'aliased' }, 'aliased')),
+        intake.create(caller, request({}, 'after')),
+      ]);
+
+      expect(answers.map((a) => a.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect(answers[1]).toMatchObject({ reason: { message: expect.stringMatching(/no create claims/) } });
+      expect(await counts()).toEqual({ notifications: 2, outbox: 2 });
+      expect(await notificationsWithoutOutboxEvent(pool)).toEqual([]);
+    });
+
+    it.each([
+      ['a lone surrogate in data', { data: { k: '\ud800' } }, 'data.k'],
+      ['NUL in a data key', { data: { ['k\u0000']: 1 } }, 'data'],
+      ['data nested 10,000 levels deep', { data: nested(10_000) }, 'data'],
+      ['a lone surrogate in the template', { template: 'w\udc00' }, 'template'],
+    ])('refuses %s before it joins a batch, naming the field', async (_what, overrides, field) => {
+      const answers = await Promise.allSettled([intake.create(caller, request(overrides)), intake.create(caller, request({}, 'valid'))]);
+
+      expect(answers[0]).toMatchObject({ status: 'rejected', reason: { code: 'NOTIFICATION.VALIDATION_FAILED', field } });
+      expect(answers[1]).toMatchObject({ status: 'fulfilled', value: { created: true } });
+      expect(await counts()).toEqual({ notifications: 1, outbox: 1 });
     });
 
     it('recognises its own row when the client sent its notificationId in upper case', async () => {

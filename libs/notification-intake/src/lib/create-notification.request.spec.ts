@@ -64,10 +64,10 @@ describe('parseCreateNotification', () => {
     expect(error.message).toMatch(/^data: must be at most 100 bytes of JSON, got 1\d\d$/);
   });
 
-  it('refuses data that is not an object, and NUL characters Postgres would reject', () => {
+  it('refuses data that is not an object, and NUL characters Postgres would reject, naming where they are', () => {
     expect(rejectionOf({ ...valid, data: [1, 2] }).field).toBe('data');
     expect(rejectionOf({ ...valid, data: 'text' }).field).toBe('data');
-    expect(rejectionOf({ ...valid, data: { a: 'x\u0000y' } }).field).toBe('data');
+    expect(rejectionOf({ ...valid, data: { a: 'x\u0000y' } }).field).toBe('data.a');
     expect(rejectionOf({ ...valid, userId: 'a\u0000' }).field).toBe('userId');
   });
 

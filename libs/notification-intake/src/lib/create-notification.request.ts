@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { excerpt, identifier, safeJsonObject, z } from '@qls/config';
 import { type Channel, channels } from '@qls/notification';
 import { type FieldIssue, NotificationValidationError } from './notification.errors';
 
@@ -8,6 +8,8 @@ export interface IntakeLimits {
   readonly maxTemplateLength: number;
   /** Largest `data` object, in bytes of its JSON. */
   readonly maxDataBytes: number;
+  /** Deepest nesting of objects and arrays in `data` (`data` itself is level 1). */
+  readonly maxDataDepth: number;
   /** Longest `Idempotency-Key`, in characters (Stripe's limit). */
   readonly maxIdempotencyKeyLength: number;
 }
@@ -15,33 +17,24 @@ export interface IntakeLimits {
 export const intakeDefaults: IntakeLimits = {
   maxTemplateLength: 200,
   maxDataBytes: 16 * 1024,
+  maxDataDepth: 32,
   maxIdempotencyKeyLength: 255,
 };
-
-/** Postgres text and jsonb reject U+0000; refuse it here with the field's name rather than fail the insert. */
-const noNul = (value: string): boolean => !value.includes('\u0000');
 
 function bodySchema(limits: IntakeLimits) {
   return z.strictObject({
     /** Optional client-chosen id (a UUID); generated when absent. */
     notificationId: z.uuid({ error: 'expected a UUID' }).optional(),
-    userId: z.string().min(1).max(200).refine(noNul, 'must not contain NUL characters'),
+    // Well-formed: the driver would store a lone surrogate as U+FFFD, aliasing two users (docs/contracts.md).
+    userId: identifier(),
     channel: z.enum(channels, { error: `expected one of ${channels.join(', ')}` }),
     template: z
       .string()
       .min(1)
       .max(limits.maxTemplateLength)
       .regex(/^[A-Za-z0-9][A-Za-z0-9._/-]*$/, 'expected a template name: letters, digits, ".", "_", "/", "-"'),
-    data: z
-      .record(z.string(), z.unknown(), { error: 'expected a JSON object' })
-      .default({})
-      .superRefine((data, ctx) => {
-        const json = JSON.stringify(data);
-        const bytes = Buffer.byteLength(json, 'utf8');
-        if (bytes > limits.maxDataBytes)
-          ctx.addIssue({ code: 'custom', message: `must be at most ${limits.maxDataBytes} bytes of JSON, got ${bytes}` });
-        if (json.includes('\\u0000')) ctx.addIssue({ code: 'custom', message: 'must not contain NUL characters' });
-      }),
+    // Everything jsonb would refuse (NUL, lone surrogates), checked without recursion, then the size.
+    data: safeJsonObject({ maxBytes: limits.maxDataBytes, maxDepth: limits.maxDataDepth }).default({}),
   });
 }
 
@@ -72,11 +65,12 @@ export function parseCreateNotification(body: unknown, limits: IntakeLimits = in
   throw new NotificationValidationError(first ? [first, ...rest] : [{ field: undefined, message: 'invalid request' }]);
 }
 
+/** A field's path as answered: each name an escaped excerpt (a key is caller input: never echoed whole). */
 function describeIssue(issue: z.core.$ZodIssue): FieldIssue[] {
-  const path = issue.path.map(String);
+  const path = issue.path.map((key) => excerpt(String(key)));
   if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((key) => {
-      const field = [...path, key].join('.');
+    return issue.keys.slice(0, 5).map((key) => {
+      const field = [...path, excerpt(key)].join('.');
       return { field, message: `${field}: unknown field` };
     });
   }

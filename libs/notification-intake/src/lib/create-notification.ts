@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type Context, context } from '@opentelemetry/api';
 import type { Pool } from 'pg';
+import { excerpt } from '@qls/config';
 import { Coalescer } from '@qls/batching';
 import { NOTIFICATION_REQUESTED, type NotificationRequested, notificationRequestedV1 } from '@qls/notification';
 import { type OutboxEvent, enqueue, inTransaction } from '@qls/outbox';
@@ -54,6 +55,9 @@ interface PendingCreate {
 
 type InsertedRow = NotificationRow & { readonly user_id: string; readonly idempotency_key: string };
 
+/** What a batch did for one create: its inserted row, undefined when it conflicted, or the error that failed it alone. */
+type Written = { readonly row: InsertedRow | undefined } | { readonly error: unknown };
+
 /** SQLSTATE deadlock_detected. */
 const DEADLOCK_DETECTED = '40P01';
 const MAX_DEADLOCK_ATTEMPTS = 3;
@@ -67,10 +71,12 @@ const MAX_DEADLOCK_ATTEMPTS = 3;
  * Group commit: the creates of concurrent requests share that transaction —
  * one multi-row INSERT, one outbox INSERT, one COMMIT for up to `maxBatch`
  * requests (see {@link Coalescer}) — which is what lets one API process take
- * thousands of requests per second. Validation happens per request before it
- * joins a batch, so a bad request never fails the others; a batch whose
- * transaction fails fails every request in it, as one request's failed
- * transaction fails it today.
+ * thousands of requests per second. A request fails alone: validation
+ * happens per request before it joins a batch (everything Postgres would
+ * refuse: lone surrogates, NUL, depth, size), and a batch Postgres refuses
+ * anyway for one member's data is split until that member fails by itself
+ * (see insertBatch). Only a failure of the database itself (connection lost,
+ * pool exhausted) fails every request of the batch.
  *
  * Idempotency: the key is the `Idempotency-Key` header, else the
  * notification id, unique per user. A repeat with the same key and the same
@@ -84,7 +90,7 @@ const MAX_DEADLOCK_ATTEMPTS = 3;
  */
 export class NotificationIntake {
   private readonly limits: IntakeLimits;
-  private readonly batches: Coalescer<PendingCreate, InsertedRow | undefined>;
+  private readonly batches: Coalescer<PendingCreate, Written>;
 
   constructor(
     private readonly pool: Pool,
@@ -113,19 +119,42 @@ export class NotificationIntake {
       data: command.data,
     });
 
-    const row = await this.batches.submit({ command, id, idempotencyKey, message, context: context.active() });
+    const written = await this.batches.submit({ command, id, idempotencyKey, message, context: context.active() });
+    if ('error' in written) throw written.error;
+    const { row } = written;
     if (row !== undefined) return { notification: toView(row), created: true };
     // The insert conflicted — rare, so answered outside the batch, after it committed.
     return { notification: await firstRequest(this.pool, command, id, idempotencyKey), created: false };
   }
 
-  /** Writes the batch; answers the inserted row per create, undefined for one that conflicted. */
-  private async insertBatch(batch: readonly PendingCreate[]): Promise<(InsertedRow | undefined)[]> {
+  /**
+   * Writes the batch; answers per create its inserted row, undefined when it
+   * conflicted, or the error that failed it. A batch that Postgres refuses
+   * for the data of some member (a constraint, a value it cannot store) is
+   * split in halves and each half written on its own, down to the member at
+   * fault: its error is its own, and the others commit — in about
+   * 2·log2(batch) transactions for one bad member, none on the happy path. Any
+   * other failure (connection lost, pool exhausted) fails the whole batch.
+   */
+  private async insertBatch(batch: readonly PendingCreate[]): Promise<Written[]> {
+    try {
+      const rows = await this.insertRetryingDeadlocks(batch);
+      this.options.onBatch?.(batch.length);
+      return rows.map((row) => ({ row }));
+    } catch (error) {
+      if (!isMemberError(error)) throw error;
+      if (batch.length === 1) return [{ error }];
+      // One half after the other: a repeat in the second half then finds the first half's row, as across batches.
+      const middle = Math.ceil(batch.length / 2);
+      const first = await this.insertBatch(batch.slice(0, middle));
+      return [...first, ...(await this.insertBatch(batch.slice(middle)))];
+    }
+  }
+
+  private async insertRetryingDeadlocks(batch: readonly PendingCreate[]): Promise<(InsertedRow | undefined)[]> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const inserted = await this.insertOnce(batch);
-        this.options.onBatch?.(batch.length);
-        return inserted;
+        return await this.insertOnce(batch);
       } catch (error) {
         // Postgres breaks a deadlock by failing one of the transactions; rolled back whole, the batch can run again.
         if (attempt === MAX_DEADLOCK_ATTEMPTS || (error as { code?: unknown }).code !== DEADLOCK_DETECTED) throw error;
@@ -157,6 +186,10 @@ export class NotificationIntake {
         ],
       );
       const inserted = matchInserted(batch, rows);
+      // A row no create claims would commit without its outbox event (a value stored other than it was sent):
+      // roll back instead. Edge validation keeps such values out; this keeps the promise whatever slips through.
+      const claimed = inserted.filter((row) => row !== undefined).length;
+      if (claimed !== rows.length) throw new UnclaimedRowError(rows.length - claimed);
       await enqueue(
         tx,
         batch.flatMap((pending, index) => (inserted[index] === undefined ? [] : [this.outboxEvent(pending)])),
@@ -177,6 +210,32 @@ export class NotificationIntake {
       context,
     };
   }
+}
+
+/**
+ * The insert stored a row that no create of the batch recognises as its own,
+ * so it would have no outbox event: the batch rolls back, and is split until
+ * the member at fault fails alone.
+ */
+class UnclaimedRowError extends Error {
+  readonly code = 'NOTIFICATION.UNCLAIMED_ROW';
+
+  constructor(count: number) {
+    super(`the batch inserted ${count} row(s) no create claims (stored values differ from those sent); rolled back`);
+    this.name = 'UnclaimedRowError';
+  }
+}
+
+/**
+ * A failure caused by what one member holds rather than by the database:
+ * SQLSTATE class 22 (data exception: bad JSON, bad encoding), 23 (integrity
+ * constraint violation), 54 (program limit exceeded: a value too large to
+ * index), or a row no member claims. Splitting the batch isolates it.
+ */
+function isMemberError(error: unknown): boolean {
+  if (error instanceof UnclaimedRowError) return true;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && /^(22|23|54)[0-9A-Z]{3}$/.test(code);
 }
 
 function compare(a: string, b: string): number {
@@ -215,7 +274,7 @@ async function firstRequest(pool: Pool, command: CreateNotificationCommand, id: 
     if (first.same_request) return toView(first);
     throw new IdempotencyConflictError(
       'Idempotency-Key',
-      `Idempotency-Key "${idempotencyKey}" was already used with a different request (notification ${first.id}); use a new key for a new request`,
+      `Idempotency-Key "${excerpt(idempotencyKey)}" was already used with a different request (notification ${first.id}); use a new key for a new request`,
       { idempotencyKey, notificationId: first.id },
     );
   }

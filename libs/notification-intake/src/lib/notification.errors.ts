@@ -1,3 +1,4 @@
+import { excerpt } from '@qls/config';
 import { PermanentError, RetriableError } from '@qls/messaging';
 
 /** Stable codes of the intake's errors; the HTTP edge maps them to statuses. */
@@ -47,7 +48,7 @@ export class NotificationUserMismatchError extends PermanentError {
  */
 export class NotificationNotFoundError extends PermanentError {
   constructor(id: string) {
-    super(NotificationErrorCode.notFound, `notification ${id} not found`, { context: { notificationId: id } });
+    super(NotificationErrorCode.notFound, `notification ${excerpt(id)} not found`, { context: { notificationId: excerpt(id, 100) } });
   }
 }
 
