@@ -1,13 +1,15 @@
-import type { AddressInfo } from 'node:net';
+import { request as httpRequest } from 'node:http';
+import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { type CryptoKey, SignJWT, exportSPKI, generateKeyPair } from 'jose';
-import type { Pool } from 'pg';
+import { Pool } from 'pg';
 import { loadConfig } from '@qls/config';
 import { createLogger } from '@qls/observability';
 import { migrate, readMigrations } from '@qls/provisioning';
+import { notificationsWithoutOutboxEvent } from '@qls/notification-intake';
 import { TestResources, uniqueName, waitFor } from '@qls/testing';
-import { configSchema } from './config';
+import { type Config, configSchema } from './config';
 import { createHttpApp } from './http-app';
 
 /**
@@ -28,6 +30,7 @@ describe('notification-api (in process, real Postgres and Redis)', () => {
   let baseUrl: string;
   let privateKey: CryptoKey;
   let user: string;
+  let config: Config;
 
   beforeAll(async () => {
     resources = new TestResources();
@@ -35,7 +38,7 @@ describe('notification-api (in process, real Postgres and Redis)', () => {
     await migrate(pool, readMigrations(migrations));
     const keys = await generateKeyPair('RS256', { extractable: true });
     privateKey = keys.privateKey;
-    const config = loadConfig(configSchema, {
+    config = loadConfig(configSchema, {
       DATABASE_URL: resources.env.DATABASE_URL,
       REDIS_URL: resources.env.REDIS_URL,
       AUTH_JWT_PUBLIC_KEYS: await exportSPKI(keys.publicKey),
@@ -257,6 +260,169 @@ describe('notification-api (in process, real Postgres and Redis)', () => {
     expect(await ready.json()).toMatchObject({
       status: 'ready',
       checks: { postgres: { status: 'up' }, 'notifications-schema': { status: 'up' } },
+    });
+  });
+
+  /** `depth` nested objects `{"a":{"a":…}}`, built without recursion. */
+  function nested(depth: number): Record<string, unknown> {
+    let value: Record<string, unknown> = {};
+    for (let i = 0; i < depth; i++) value = { a: value };
+    return value;
+  }
+
+  it.each([
+    ['a lone surrogate', 'u-\ud800'],
+    ['a lone low surrogate', 'u-\udfff'],
+    ['NUL', 'u-\u0000'],
+    ['nothing (empty)', ''],
+    ['10,000 characters', 'u'.repeat(10_000)],
+  ])('answers 401 to a validly signed token whose sub holds %s, on every route, and writes nothing', async (_what, sub) => {
+    const authorization = `Bearer ${await token(sub)}`;
+
+    const created = await post({ ...valid(), userId: sub.slice(0, 100) }, { authorization });
+    const read = await fetch(`${baseUrl}/notifications/${crypto.randomUUID()}`, { headers: { authorization } });
+
+    expect([created.status, read.status]).toEqual([401, 401]);
+    expect((await errorOf(created)).message).toMatch(/^invalid token: "sub" claim /);
+    expect((await errorOf(read)).code).toBe('AUTH.UNAUTHENTICATED');
+    expect(await pool.query('SELECT user_id FROM notifications WHERE user_id NOT LIKE $1', ['user-%'])).toMatchObject({ rows: [] });
+    expect(await notificationsWithoutOutboxEvent(pool)).toEqual([]);
+  });
+
+  it.each([
+    ['a lone surrogate in data', { data: { k: '\ud800' } }, 'data.k'],
+    ['NUL in data', { data: { k: ['a\u0000'] } }, 'data.k.0'],
+    ['data nested 300 levels deep', { data: nested(300) }, 'data'],
+    ['a lone surrogate in userId', { userId: 'u\ud800' }, 'userId'],
+  ])('answers %s with 400 naming the field, and its neighbours in the same batch with 202', async (_what, change, field) => {
+    const [bad, ...good] = await Promise.all([post({ ...valid(), ...change }), post(valid()), post(valid()), post(valid())]);
+
+    expect([bad?.status, ...good.map((r) => r.status)]).toEqual([400, 202, 202, 202]);
+    expect(await errorOf(bad as Response)).toMatchObject({ code: 'NOTIFICATION.VALIDATION_FAILED', field });
+    expect(await countRows(user)).toEqual({ notifications: 3, outbox: 3 });
+  });
+
+  /** A request with raw header lines: a header named twice is sent as two lines. */
+  async function rawRequest(
+    path: string,
+    headers: Record<string, string | string[]>,
+    body?: string,
+  ): Promise<{ status: number; body: string }> {
+    const url = new URL(path, baseUrl);
+    return new Promise((resolve, reject) => {
+      const req = httpRequest(url, { method: body === undefined ? 'GET' : 'POST' }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      });
+      req.on('error', reject);
+      for (const [name, value] of Object.entries(headers)) req.setHeader(name, value);
+      req.end(body);
+    });
+  }
+
+  it('answers two Authorization headers, or two Idempotency-Key headers, with 400 naming the header, and writes nothing', async () => {
+    const mine = `Bearer ${await token()}`;
+    const other = `Bearer ${await token(uniqueName('other'))}`;
+    const json = { 'content-type': 'application/json' };
+
+    const twoTokens = await rawRequest(`/notifications/${crypto.randomUUID()}`, { authorization: [mine, other] });
+    const twoKeys = await rawRequest(
+      '/notifications',
+      { ...json, authorization: mine, 'idempotency-key': ['k1', 'k2'] },
+      JSON.stringify(valid()),
+    );
+
+    expect([twoTokens.status, twoKeys.status]).toEqual([400, 400]);
+    expect(JSON.parse(twoTokens.body)).toMatchObject({ error: { code: 'REQUEST.DUPLICATE_HEADER', field: 'Authorization' } });
+    expect(JSON.parse(twoKeys.body)).toMatchObject({ error: { code: 'REQUEST.DUPLICATE_HEADER', field: 'Idempotency-Key' } });
+    expect(await countRows(user)).toEqual({ notifications: 0, outbox: 0 });
+  });
+
+  it('echoes at most a short, escaped excerpt of a hostile field name or key', async () => {
+    const name = `x${'\u202e<script>'.repeat(100)}`;
+    const response = await fetch(`${baseUrl}/notifications`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${await token()}` },
+      body: JSON.stringify({ ...valid(), [name]: 1 }),
+    });
+    const text = await response.text();
+
+    expect(response.status).toBe(400);
+    expect(text.length).toBeLessThan(400);
+    expect(text).not.toContain('<script>');
+    expect(text).not.toContain('\u202e');
+  });
+
+  describe('when Postgres is out of reach', () => {
+    /** The app again, on a pool that cannot get a connection. */
+    async function appOn(unreachable: Pool): Promise<{ url: string; close: () => Promise<void> }> {
+      const other = await createHttpApp({
+        config,
+        service: uniqueName('notification-api'),
+        logger: createLogger({ service: 'test', level: 'silent' }),
+        pool: unreachable,
+      });
+      await other.listen(0, '127.0.0.1');
+      return {
+        url: `http://127.0.0.1:${(other.getHttpServer().address() as AddressInfo).port}`,
+        close: async () => {
+          await other.close();
+          await unreachable.end();
+        },
+      };
+    }
+
+    async function bothRoutes(url: string): Promise<Response[]> {
+      const authorization = `Bearer ${await token()}`;
+      return Promise.all([
+        fetch(`${url}/notifications`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization },
+          body: JSON.stringify(valid()),
+        }),
+        fetch(`${url}/notifications/${crypto.randomUUID()}`, { headers: { authorization } }),
+      ]);
+    }
+
+    it('answers 503 with Retry-After when nothing listens on its port (connection refused)', async () => {
+      const closed = await new Promise<number>((resolve) => {
+        const server = createServer().listen(0, '127.0.0.1', () => {
+          const { port } = server.address() as AddressInfo;
+          server.close(() => resolve(port));
+        });
+      });
+      const dead = new URL(resources.env.DATABASE_URL);
+      dead.hostname = '127.0.0.1';
+      dead.port = String(closed);
+      const api = await appOn(new Pool({ connectionString: dead.toString(), connectionTimeoutMillis: 1_000 }));
+      try {
+        const answers = await bothRoutes(api.url);
+
+        expect(answers.map((r) => r.status)).toEqual([503, 503]);
+        for (const answer of answers) {
+          expect(answer.headers.get('retry-after')).toBe('1');
+          expect(await errorOf(answer)).toEqual({ code: 'DEPENDENCY.UNAVAILABLE', message: 'temporarily unavailable, retry' });
+        }
+      } finally {
+        await api.close();
+      }
+    });
+
+    it('answers 503 with Retry-After when every pooled connection is held past the connect timeout', async () => {
+      const tiny = new Pool({ connectionString: resources.env.DATABASE_URL, max: 1, connectionTimeoutMillis: 200 });
+      const held = await tiny.connect();
+      const api = await appOn(tiny);
+      try {
+        const answers = await bothRoutes(api.url);
+
+        expect(answers.map((r) => r.status)).toEqual([503, 503]);
+        expect(answers.map((r) => r.headers.get('retry-after'))).toEqual(['1', '1']);
+      } finally {
+        held.release();
+        await api.close();
+      }
     });
   });
 });

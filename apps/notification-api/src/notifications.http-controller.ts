@@ -1,7 +1,7 @@
-import { Body, Controller, Get, Headers, Inject, Param, Post, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, Inject, Param, Post, Res, UseGuards } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 import type { Pool } from 'pg';
-import { BearerAuthGuard, CurrentCaller, RateLimitGuard } from '@qls/http-api';
+import { BearerAuthGuard, CurrentCaller, RateLimitGuard, SingleHeader } from '@qls/http-api';
 import { type Caller, type NotificationIntake, type NotificationView, getNotification } from '@qls/notification-intake';
 import type { ApiMetrics } from './api.metrics';
 import { API_METRICS, INTAKE, PG_POOL } from './tokens';
@@ -28,7 +28,7 @@ export class NotificationsHttpController {
   async create(
     @CurrentCaller() caller: Caller,
     @Body() body: unknown,
-    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @SingleHeader('Idempotency-Key') idempotencyKey: string | undefined,
     @Res({ passthrough: true }) response: ServerResponse,
   ): Promise<AcceptedNotification> {
     const { notification, created } = await this.intake.create(caller, { body, idempotencyKey });

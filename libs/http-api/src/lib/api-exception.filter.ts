@@ -26,8 +26,9 @@ export interface ApiExceptionFilterOptions {
 /**
  * Every error of every route, including body-parser's (413, malformed JSON)
  * and the guards' (401, 429), answered as `{ error: { code, message, field? } }`
- * (see {@link toHttpError}) and handed to `onError`. 5xx are logged with
- * their cause, other refusals at debug.
+ * (see {@link toHttpError}) and handed to `onError`. 500s are logged at
+ * error with their cause, 503s (a dependency unavailable) at warn, client
+ * errors (4xx) at debug.
  */
 @Catch()
 export class ApiExceptionFilter implements ExceptionFilter {
@@ -50,7 +51,8 @@ export class ApiExceptionFilter implements ExceptionFilter {
       status = mapped.status;
       body = mapped.body;
       for (const [name, value] of Object.entries(mapped.headers)) response.setHeader(name, value);
-      if (status >= 500) logger.error({ err: exception, url }, 'request failed');
+      if (status === 503) logger.warn({ err: exception, url }, 'request failed: dependency unavailable');
+      else if (status >= 500) logger.error({ err: exception, url }, 'request failed');
       else logger.debug({ url, status, code: mapped.body.error.code, reason: mapped.body.error.message }, 'request refused');
     }
     onError?.({ method: request.method, url, body: request.body, exception, outcome: mapped?.body.error.code ?? `HTTP_${status}` });

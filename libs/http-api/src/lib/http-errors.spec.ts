@@ -71,6 +71,27 @@ describe('toHttpError', () => {
     expect(toHttpError(new PermanentError('SOMETHING.ELSE', 'secret detail'), statusByCode)?.body.error.message).toBe('internal error');
   });
 
+  it.each([
+    ['a pool connect timeout', new Error('timeout exceeded when trying to connect')],
+    ['a refused connection', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })],
+    ['refused on every address', new AggregateError([Object.assign(new Error('refused'), { code: 'ECONNREFUSED' })], 'connect')],
+    ['Postgres shutting down (57P01)', Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' })],
+    ['too many connections (53300)', Object.assign(new Error('sorry, too many clients already'), { code: '53300' })],
+    ['a serialization failure (40001)', Object.assign(new Error('could not serialize access'), { code: '40001' })],
+    ['a lost connection', new Error('Connection terminated unexpectedly')],
+  ])('answers a transient dependency failure — %s — with 503 and Retry-After, not 500', (_what, error) => {
+    expect(toHttpError(error, statusByCode)).toEqual({
+      status: 503,
+      headers: { 'Retry-After': '1' },
+      body: { error: { code: 'DEPENDENCY.UNAVAILABLE', message: 'temporarily unavailable, retry' } },
+    });
+  });
+
+  it('still answers a database error a retry cannot fix with 500', () => {
+    const unique = Object.assign(new Error('duplicate key value violates unique constraint'), { code: '23505' });
+    expect(toHttpError(unique, statusByCode)?.status).toBe(500);
+  });
+
   it("leaves Nest's own HTTP exceptions (unknown route, readiness) to Nest", () => {
     expect(toHttpError(new NotFoundException(), statusByCode)).toBeUndefined();
     expect(toHttpError(new ServiceUnavailableException({ status: 'unavailable' }), statusByCode)).toBeUndefined();

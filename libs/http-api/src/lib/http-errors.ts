@@ -1,6 +1,7 @@
 import { BadRequestException } from '@nestjs/common';
 import { AppError } from '@qls/messaging';
 import { AuthenticationError } from './auth/jwt.verifier';
+import { isTransientDependencyError } from './transient-errors';
 
 /** The body of every error answer: `{ error: { code, message, field? } }`. */
 export interface ErrorBody {
@@ -19,7 +20,11 @@ export type StatusByCode = Readonly<Record<string, number>>;
 /** The codes of this library's own errors, answered the same by every API. */
 const sharedStatusByCode: StatusByCode = {
   'AUTH.UNAUTHENTICATED': 401,
+  'REQUEST.DUPLICATE_HEADER': 400,
 };
+
+/** Longest error message answered; the rest is cut (messages quote caller input only as short excerpts, this bounds the list). */
+const MAX_MESSAGE_LENGTH = 1_000;
 
 /** What body-parser throws (http-errors with `type`), e.g. `entity.too.large`. */
 interface BodyParserError {
@@ -45,7 +50,9 @@ function isBodyParserError(error: unknown): error is BodyParserError {
  * {@link AuthenticationError}). An error with a `field` names it; one with
  * `retryAfterSeconds` (rate limited, throttled) is answered with `Retry-After`.
  * Any other error is a 500, or a 503 with `Retry-After: 1` when retriable
- * (e.g. Kafka unavailable), saying nothing of its cause. Body-parser's errors
+ * (e.g. Kafka unavailable) or a transient failure of a driver (Postgres
+ * unreachable, pool connect timeout, 57P01, 53300, 40001: see
+ * {@link isTransientDependencyError}), saying nothing of its cause. Body-parser's errors
  * are 413 (`REQUEST.TOO_LARGE`) and 400 (`REQUEST.MALFORMED_JSON`). Returns
  * undefined for Nest's own HTTP exceptions (unknown route, readiness 503),
  * which keep Nest's shape.
@@ -65,7 +72,8 @@ export function toHttpError(error: unknown, statusByCode: StatusByCode): HttpErr
         ? `Bearer error="invalid_token", error_description="${error.reason.replaceAll('"', "'")}"`
         : 'Bearer';
     }
-    return { status, headers, body: { error: { code: error.code, message: error.message, ...(field === undefined ? {} : { field }) } } };
+    const message = error.message.length > MAX_MESSAGE_LENGTH ? `${error.message.slice(0, MAX_MESSAGE_LENGTH)}…` : error.message;
+    return { status, headers, body: { error: { code: error.code, message, ...(field === undefined ? {} : { field }) } } };
   }
   if (isBodyParserError(error)) {
     if (error.type === 'entity.too.large') {
@@ -79,6 +87,8 @@ export function toHttpError(error: unknown, statusByCode: StatusByCode): HttpErr
   if (error instanceof BadRequestException)
     return answer(400, 'REQUEST.MALFORMED_JSON', `request body is not valid JSON: ${error.message}`);
   if (error instanceof Error && 'getStatus' in error) return undefined; // an HttpException of Nest's
+  // A database or network outage the caller can wait out, not a bug.
+  if (isTransientDependencyError(error)) return internal(503, 'DEPENDENCY.UNAVAILABLE');
   return internal(500, 'INTERNAL');
 }
 

@@ -1,5 +1,6 @@
 import { type CanActivate, type ExecutionContext, Inject, Injectable, createParamDecorator } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
+import { singleHeader } from '../headers';
 import { AuthenticationError, type JwtVerifier } from './jwt.verifier';
 
 /** The app provides its {@link JwtVerifier} under this token; {@link BearerAuthGuard} uses it. */
@@ -10,14 +11,18 @@ export interface AuthenticatedRequest<C> extends IncomingMessage {
   caller?: C;
 }
 
-/** Requires `Authorization: Bearer <JWT>` and puts the caller the verifier answers on the request. */
+/**
+ * Requires `Authorization: Bearer <JWT>` — once: two headers are a 400
+ * (Node would keep the first) — and puts the caller the verifier answers on
+ * the request.
+ */
 @Injectable()
 export class BearerAuthGuard<C = unknown> implements CanActivate {
   constructor(@Inject(JWT_VERIFIER) private readonly verify: JwtVerifier<C>) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest<C>>();
-    const header = request.headers.authorization;
+    const header = singleHeader(request, 'Authorization');
     if (header === undefined || header === '') throw new AuthenticationError('missing bearer token', false);
     const match = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(header);
     if (!match?.[1]) throw new AuthenticationError('expected "Authorization: Bearer <token>"', false);

@@ -1,5 +1,6 @@
 import { createPublicKey } from 'node:crypto';
 import { type JSONWebKeySet, type JWK, createLocalJWKSet, errors, jwtVerify } from 'jose';
+import { unsafeIdentifierReason } from '@qls/config';
 import { PermanentError } from '@qls/messaging';
 
 /** Asymmetric JWS algorithms a deployment may allow; HMAC and `none` are never accepted. */
@@ -39,7 +40,8 @@ export type JwtVerifier<C> = (token: string) => Promise<C>;
  * Verifies a compact JWS token: signature by one of `keys` (by `kid` when the
  * token names one, else every key of the right type is tried), an allowed
  * algorithm, `iss`, `aud`, `exp` (required) and `nbf`. The caller is the
- * `sub` claim (required), which `callerOf` turns into the app's caller
+ * `sub` claim (required: 1–255 characters, well-formed Unicode, no control
+ * characters, else 401), which `callerOf` turns into the app's caller
  * (`{ userId }`, `{ serviceId }`...).
  *
  * @throws AuthenticationError with the reason (expired, wrong audience, bad signature...)
@@ -54,12 +56,17 @@ export function createJwtVerifier<C>(options: JwtVerifierOptions, callerOf: (sub
     clockTolerance: options.clockToleranceSeconds ?? 5,
   };
   return async (token) => {
+    let subject: string;
     try {
-      const { payload } = await jwtVerify(token, keySet, verifyOptions);
-      return callerOf(payload.sub as string);
+      subject = (await jwtVerify(token, keySet, verifyOptions)).payload.sub as string;
     } catch (error) {
       throw new AuthenticationError(reasonOf(error));
     }
+    // The subject becomes a user id in rows, keys and log lines: one Postgres would store differently
+    // (a lone surrogate becomes U+FFFD, aliasing two users) or refuse (NUL) is no identity at all.
+    const unsafe = unsafeIdentifierReason(subject);
+    if (unsafe !== undefined) throw new AuthenticationError(`invalid token: "sub" claim ${unsafe}`);
+    return callerOf(subject);
   };
 }
 
