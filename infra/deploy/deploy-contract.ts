@@ -141,6 +141,7 @@ export const APP_SPECIFIC_ENV: Readonly<Record<string, readonly string[]>> = {
     'FEED_MAX_PAGE_SIZE',
     'FEED_ACTIVITY_TOUCH_SECONDS',
     'FEED_REGENERATING_TTL_SECONDS',
+    'FEED_INLINE_REBUILD_BUDGET_MS',
     'SHUTDOWN_TIMEOUT_MS',
   ],
   'feed-fanout': [

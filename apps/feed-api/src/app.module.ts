@@ -100,6 +100,7 @@ export class AppModule {
         activeDays: config.FEED_ACTIVE_DAYS,
         touchIntervalSeconds: config.FEED_ACTIVITY_TOUCH_SECONDS,
         regeneratingTtlSeconds: config.FEED_REGENERATING_TTL_SECONDS,
+        inlineRebuildBudgetMs: config.FEED_INLINE_REBUILD_BUDGET_MS,
         limits,
       },
     );

@@ -25,6 +25,7 @@ describe('feed-api config', () => {
       FEED_RECENT_LENGTH: 200,
       FEED_ACTIVITY_TOUCH_SECONDS: 60,
       FEED_REGENERATING_TTL_SECONDS: 60,
+      FEED_INLINE_REBUILD_BUDGET_MS: 200,
       FEED_PAGE_SIZE: 20,
       FEED_MAX_PAGE_SIZE: 100,
     });

@@ -6,8 +6,8 @@ import { Redis } from 'ioredis';
 import { type CryptoKey, SignJWT, exportSPKI, generateKeyPair } from 'jose';
 import type { Pool } from 'pg';
 import { loadConfig } from '@qls/config';
-import { FeedCache, FeedKeys } from '@qls/feed';
-import type { FeedReader } from '@qls/feed-api';
+import { FeedCache, FeedKeys, FeedRebuilder, FollowGraph } from '@qls/feed';
+import { FeedReader, createFeedApiMetrics } from '@qls/feed-api';
 import type { FeedEvent } from '@qls/feed-contracts';
 import { AnalyticsProjection, PostsIndexConsumer, SearchProjection, createIndexerMetrics } from '@qls/feed-indexer';
 import { KafkaGroupAdmin, KafkaPublisher } from '@qls/kafka';
@@ -16,7 +16,6 @@ import { migrate, readMigrations } from '@qls/provisioning';
 import { TestResources, freePort, uniqueName, waitFor } from '@qls/testing';
 import { type Config, configSchema } from './config';
 import { createHttpApp } from './http-app';
-import { FEED_READER } from './tokens';
 
 /**
  * The app in this process on port 0, against the local Postgres (a schema of
@@ -342,24 +341,57 @@ describe('feed-api (in process, real Postgres and Redis)', () => {
     ]);
   });
 
-  it("rebuilds an inactive user's feed on first read behind the regenerating flag, answering what is ready meanwhile", async () => {
+  /** A user who follows a friend, inactive for 40 days, while the friend posted twice (no fan-out pushed to them). */
+  async function sleeperWithNews(): Promise<{ sleeper: string; posts: { id: string }[] }> {
     const [sleeper, friend] = [await newUser('sleeper'), await newUser('friend')];
     await call(sleeper, 'PUT', `/users/${sleeper}/following/${friend}`);
     const posts = [await newPost(friend, 'while you were away'), await newPost(friend, 'and this too')];
     await pool.query(`UPDATE feed_users SET last_active_at = now() - interval '40 days' WHERE id = $1`, [sleeper]);
+    return { sleeper, posts };
+  }
+
+  it("answers an inactive user's first read with the posts made while they were away, rebuilding the feed inline within the latency budget", async () => {
+    const { sleeper, posts } = await sleeperWithNews();
 
     const first = await ok<Page>(await call(sleeper, 'GET', '/feed'));
-    expect(first).toEqual({ items: [], nextCursor: null, regenerating: true });
 
-    await app.get<FeedReader>(FEED_READER).idle();
+    expect(first).toMatchObject({ regenerating: false, nextCursor: null });
+    expect(first.items.map((item) => item.id)).toEqual([posts[1]?.id, posts[0]?.id]);
     expect(await redis.exists(FeedKeys.regenerating(sleeper))).toBe(0);
-    const second = await ok<Page>(await call(sleeper, 'GET', '/feed'));
-    expect(second).toMatchObject({ regenerating: false, nextCursor: null });
-    expect(second.items.map((item) => item.id)).toEqual([posts[1]?.id, posts[0]?.id]);
     const { rows } = await pool.query(`SELECT last_active_at > now() - interval '1 minute' AS active FROM feed_users WHERE id = $1`, [
       sleeper,
     ]);
     expect(rows).toEqual([{ active: true }]);
+  });
+
+  it('answers what is ready with regenerating: true when the rebuild outlasts the budget, and has the posts once it is done', async () => {
+    const { sleeper, posts } = await sleeperWithNews();
+    const graph = new FollowGraph(pool);
+    const noBudget = new FeedReader(
+      {
+        pool,
+        cache,
+        graph,
+        rebuilder: new FeedRebuilder(pool, cache, { celebrityThreshold: CELEBRITY_THRESHOLD }),
+        metrics: createFeedApiMetrics(new MetricsRegistry({ service: 'test', defaultMetrics: false })),
+      },
+      {
+        celebrityThreshold: CELEBRITY_THRESHOLD,
+        activeDays: 30,
+        touchIntervalSeconds: 60,
+        regeneratingTtlSeconds: 60,
+        inlineRebuildBudgetMs: 0,
+      },
+    );
+
+    const first = await noBudget.read({ userId: sleeper }, {});
+    expect(first).toEqual({ items: [], nextCursor: null, regenerating: true });
+
+    await noBudget.idle();
+    expect(await redis.exists(FeedKeys.regenerating(sleeper))).toBe(0);
+    const second = await noBudget.read({ userId: sleeper }, {});
+    expect(second).toMatchObject({ regenerating: false, nextCursor: null });
+    expect(second.items.map((item) => item.id)).toEqual([posts[1]?.id, posts[0]?.id]);
   });
 
   it('answers GET /feed with 503 FEED.UNAVAILABLE and Retry-After while the feed cache (Redis) is unreachable', async () => {

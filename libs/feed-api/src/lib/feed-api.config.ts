@@ -27,6 +27,13 @@ export const feedApiEnv = {
   FEED_ACTIVITY_TOUCH_SECONDS: positiveInt.default(60),
   /** Lifetime of the regenerating flag: a rebuild that died is retried after it. */
   FEED_REGENERATING_TTL_SECONDS: positiveInt.default(60),
+  /**
+   * How long an inactive user's first GET /feed waits for their feed's rebuild
+   * (ms) before it answers what is ready with `regenerating: true`. A rebuild
+   * is two indexed queries and two Redis writes: a few ms for the many users
+   * who follow few accounts. 0 never waits.
+   */
+  FEED_INLINE_REBUILD_BUDGET_MS: z.coerce.number({ error: 'expected a number' }).int('expected an integer').min(0).default(200),
   /** Page size of GET /feed without `limit`, and its maximum. */
   FEED_PAGE_SIZE: positiveInt.max(1_000).default(20),
   FEED_MAX_PAGE_SIZE: positiveInt.max(1_000).default(100),

@@ -15,6 +15,12 @@ export interface FeedReaderOptions {
   readonly touchIntervalSeconds: number;
   /** Lifetime of the "regenerating" flag: a rebuild that died is retried after it. */
   readonly regeneratingTtlSeconds: number;
+  /**
+   * How long an inactive user's first read waits for the rebuild of their feed
+   * (ms): within it the answer is the rebuilt feed, beyond it what is ready,
+   * with `regenerating: true`, while the rebuild goes on. @defaultValue 200
+   */
+  readonly inlineRebuildBudgetMs?: number;
   /** Extra reads to fill a page whose posts were deleted meanwhile. @defaultValue 2 */
   readonly maxRefills?: number;
   readonly limits?: FeedApiLimits;
@@ -65,15 +71,19 @@ interface Activity {
  * next entries, up to `maxRefills` times).
  *
  * An inactive caller (not pushed to) gets their feed rebuilt from the
- * database on this first read, in the background behind the regenerating
- * flag; the answer is what is ready, with `regenerating: true`, as Mastodon
+ * database on this first read, behind the regenerating flag. The read waits
+ * for the rebuild up to `inlineRebuildBudgetMs` — most users follow few
+ * accounts, and their rebuild takes a few milliseconds — and then answers the
+ * rebuilt feed; a rebuild that outlasts the budget goes on in the background
+ * and the answer is what is ready, with `regenerating: true`, as Mastodon
  * does (see {@link FeedReader.regenerate} for why no post falls between the
  * rebuild and the fan-out pushing to them again).
  */
 export class FeedReader {
   private readonly limits: FeedApiLimits;
   private readonly maxRefills: number;
-  private readonly running = new Set<Promise<void>>();
+  private readonly inlineRebuildBudgetMs: number;
+  private readonly running = new Set<Promise<boolean>>();
 
   constructor(
     private readonly deps: FeedReaderDeps,
@@ -81,6 +91,7 @@ export class FeedReader {
   ) {
     this.limits = options.limits ?? feedApiLimits;
     this.maxRefills = options.maxRefills ?? 2;
+    this.inlineRebuildBudgetMs = options.inlineRebuildBudgetMs ?? 200;
   }
 
   /**
@@ -103,7 +114,7 @@ export class FeedReader {
       regenerating = true;
       if (await fromCache(cache.markRegenerating(userId, this.options.regeneratingTtlSeconds))) {
         metrics.regenerations.inc({ outcome: 'started' });
-        this.regenerateInBackground(userId);
+        regenerating = !(await within(this.regenerateInBackground(userId), this.inlineRebuildBudgetMs));
       }
     }
 
@@ -183,9 +194,11 @@ export class FeedReader {
     return posts;
   }
 
-  private regenerateInBackground(userId: string): void {
+  /** Starts the rebuild; resolves true once it completed (false when it failed). */
+  private regenerateInBackground(userId: string): Promise<boolean> {
     const run = this.regenerate(userId).finally(() => this.running.delete(run));
     this.running.add(run);
+    return run;
   }
 
   /**
@@ -196,7 +209,7 @@ export class FeedReader {
    * On failure the user stays inactive and the flag expires: a later read
    * retries, at most once per flag lifetime.
    */
-  private async regenerate(userId: string): Promise<void> {
+  private async regenerate(userId: string): Promise<boolean> {
     const { pool, cache, rebuilder, metrics, logger } = this.deps;
     const started = performance.now();
     try {
@@ -208,12 +221,26 @@ export class FeedReader {
       await cache.clearRegenerating(userId);
       metrics.regenerations.inc({ outcome: 'completed' });
       metrics.regenerationDuration.observe((performance.now() - started) / 1000);
+      return true;
     } catch (error) {
       metrics.regenerations.inc({ outcome: 'failed' });
       logger?.error(
         { userId, err: error instanceof Error ? error.message : String(error) },
         'feed regeneration failed; retried after the flag expires',
       );
+      return false;
     }
+  }
+}
+
+/** Whether `work` resolved true within `ms` (it goes on either way). */
+async function within(work: Promise<boolean>, ms: number): Promise<boolean> {
+  if (ms <= 0) return false;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(resolve, ms, false)));
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
