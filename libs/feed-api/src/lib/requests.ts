@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { excerpt, unsafeTextReason, z } from '@qls/config';
 import { type FieldIssue, FeedValidationError } from './feed-api.errors';
 
 /** Who is asking: the authenticated user (the token's `sub`). */
@@ -27,8 +27,12 @@ export const feedApiLimits: FeedApiLimits = {
   maxStatsHours: 24 * 31,
 };
 
-/** Postgres text rejects U+0000: refuse it here, naming the field, rather than fail the insert. */
-const noNul = (value: string): boolean => !value.includes('\u0000');
+/**
+ * Postgres text rejects U+0000, and the driver stores a lone surrogate as
+ * U+FFFD (not what was sent): refuse both here, naming the field.
+ */
+const safeText = (value: string): boolean => unsafeTextReason(value) === undefined;
+const SAFE_TEXT = 'must be well-formed Unicode without NUL characters';
 
 /** User ids are JWT subjects; the events allow 1–100 characters. */
 export const USER_ID_MAX = 100;
@@ -36,7 +40,7 @@ const HANDLE = /^[A-Za-z0-9_]{1,30}$/;
 
 /** Whether `id` can be a user id at all (a path parameter that cannot is answered 404, like an unknown user). */
 export function isUserId(id: string): boolean {
-  return id.length >= 1 && id.length <= USER_ID_MAX && noNul(id);
+  return id.length >= 1 && id.length <= USER_ID_MAX && safeText(id);
 }
 
 const uuid = z.guid();
@@ -57,7 +61,7 @@ function createPostSchema(limits: FeedApiLimits) {
       .string()
       .max(limits.maxPostLength)
       .refine((body) => body.trim().length > 0, 'must not be empty')
-      .refine(noNul, 'must not contain NUL characters'),
+      .refine(safeText, SAFE_TEXT),
   });
 }
 
@@ -82,7 +86,7 @@ function searchQuerySchema(limits: FeedApiLimits) {
     q: param
       .max(limits.maxQueryLength)
       .refine((q) => q.trim().length > 0, 'is required')
-      .refine(noNul, 'must not contain NUL characters'),
+      .refine(safeText, SAFE_TEXT),
     limit: intParam(1, Math.min(limits.maxPageSize, 50)).default(limits.defaultPageSize),
     cursor: param.min(1).max(400).optional(),
   });
@@ -146,10 +150,11 @@ function parse<S extends z.ZodType>(schema: S, input: unknown, what: 'body' | 'q
 }
 
 function describeIssue(issue: z.core.$ZodIssue, what: 'body' | 'query'): FieldIssue[] {
-  const path = issue.path.map(String);
+  // Names are caller input: echoed as short escaped excerpts only.
+  const path = issue.path.map((key) => excerpt(String(key)));
   if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((key) => {
-      const field = [...path, key].join('.');
+    return issue.keys.slice(0, 5).map((key) => {
+      const field = [...path, excerpt(key)].join('.');
       return { field, message: `${field}: unknown ${what === 'body' ? 'field' : 'parameter'}` };
     });
   }

@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { dateRangeProblem, strictDate } from '@qls/config';
 import { FeedValidationError } from './feed-api.errors';
 import { type FeedApiLimits, feedApiLimits, parseSearchQuery } from './requests';
 
@@ -43,11 +44,22 @@ function decodeCursor(raw: string): SearchCursor {
     typeof parsed[1] !== 'string' ||
     !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/.test(parsed[1]) ||
     typeof parsed[2] !== 'string' ||
-    !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(parsed[2])
+    !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(parsed[2]) ||
+    // The shape is not enough: Postgres refuses a real out of range (1e999, 1e-999) and an impossible time (month 13, year 0).
+    !isReal(parsed[0]) ||
+    dateRangeProblem(strictDate(parsed[1])) !== undefined
   ) {
     throw invalid();
   }
   return parsed as unknown as SearchCursor;
+}
+
+/** Whether `text` is a number Postgres reads as a `real` (float4): finite, zero or of magnitude 1.2e-38 to 3.4e38. */
+function isReal(text: string): boolean {
+  const value = Math.abs(Number(text));
+  // 1e-999 is 0 to JavaScript but an underflow to Postgres: zero only when every digit is.
+  if (value === 0) return /^-?0+(\.0+)?(e-?\d+)?$/.test(text);
+  return value >= 1.175494e-38 && value <= 3.402823e38;
 }
 
 interface HitRow {
