@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { DEFAULT_DATE_RANGE, excerpt, strictDate } from '@qls/config';
 import { metricPointFields } from '@qls/metrics-contracts';
 import { PermanentError } from '@qls/messaging';
 import type { SeriesQuery } from './metric-points.store';
@@ -41,7 +42,7 @@ export function parseSeriesQuery(
   now: number = Date.now(),
 ): SeriesQuery {
   for (const key of Object.keys(query)) {
-    if (!known.includes(key)) throw new SeriesQueryError(key, `unknown parameter (expected ${known.join(', ')})`);
+    if (!known.includes(key)) throw new SeriesQueryError(excerpt(key), `unknown parameter (expected ${known.join(', ')})`);
     if (typeof query[key] !== 'string') throw new SeriesQueryError(key, 'expected a single value');
   }
   const text = (key: string) => query[key] as string | undefined;
@@ -55,7 +56,7 @@ export function parseSeriesQuery(
   if (rawLimit !== undefined) {
     limit = /^\d+$/.test(rawLimit) ? Number(rawLimit) : Number.NaN;
     if (!(limit >= 1 && limit <= limits.maxPoints)) {
-      throw new SeriesQueryError('limit', `expected an integer from 1 to ${limits.maxPoints}, got "${rawLimit}"`);
+      throw new SeriesQueryError('limit', `expected an integer from 1 to ${limits.maxPoints}, got "${excerpt(rawLimit)}"`);
     }
   }
   return { serviceId, name, from, to, limit };
@@ -68,11 +69,27 @@ function required(field: string, value: string | undefined, schema: z.ZodType<st
   return parsed.data;
 }
 
+/**
+ * Epoch ms from epoch milliseconds or an ISO-8601 time that exists (no
+ * February 30th), within 1970-01-01…9999-12-31: what a point's timestamp and
+ * Postgres's timestamptz both hold (year 0 is a 500 from Postgres otherwise).
+ */
 function time(field: string, value: string | undefined): number | undefined {
   if (value === undefined || value === '') return undefined;
-  const ms = /^\d{1,16}$/.test(value) ? Number(value) : ISO_TIME.test(value) ? Date.parse(value) : Number.NaN;
-  if (!Number.isFinite(ms) || ms > 8.64e15) {
-    throw new SeriesQueryError(field, `expected epoch milliseconds or an ISO-8601 time with a zone, got "${value}"`);
+  const withSeconds = value.replace(/^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2})(Z|[+-])/, '$1:00$2');
+  const ms = /^\d{1,16}$/.test(value)
+    ? Number(value)
+    : ISO_TIME.test(value)
+      ? (strictDate(withSeconds)?.getTime() ?? Number.NaN)
+      : Number.NaN;
+  if (!Number.isFinite(ms)) {
+    throw new SeriesQueryError(field, `expected epoch milliseconds or an ISO-8601 time with a zone, got "${excerpt(value)}"`);
+  }
+  if (ms < DEFAULT_DATE_RANGE.min.getTime() || ms > DEFAULT_DATE_RANGE.max.getTime()) {
+    throw new SeriesQueryError(
+      field,
+      `must be between ${DEFAULT_DATE_RANGE.min.toISOString()} and ${DEFAULT_DATE_RANGE.max.toISOString()}`,
+    );
   }
   return ms;
 }

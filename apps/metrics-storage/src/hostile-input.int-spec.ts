@@ -1,0 +1,60 @@
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { INestApplication } from '@nestjs/common';
+import type { Pool } from 'pg';
+import { loadConfig } from '@qls/config';
+import { createLogger, createNestApp } from '@qls/observability';
+import { migrate, readMigrations } from '@qls/provisioning';
+import { TestResources, uniqueName } from '@qls/testing';
+import { AppModule } from './app.module';
+import { configSchema } from './config';
+
+/**
+ * Hostile input (docs/contracts.md, "Hostile input"): a time Postgres cannot
+ * hold is refused with 400 naming the parameter, never a 500.
+ */
+describe('metrics-storage answers hostile queries with 400 (in process, real Kafka and Postgres)', () => {
+  let resources: TestResources;
+  let pool: Pool;
+  let app: INestApplication;
+  let baseUrl: string;
+
+  beforeAll(async () => {
+    resources = new TestResources();
+    ({ pool } = await resources.postgres());
+    await migrate(pool, readMigrations(join(__dirname, '../../../infra/migrations')));
+    const [topic, deadLetterTopic] = await Promise.all([resources.topic('metrics-raw', 1), resources.topic('metrics-dead-letter', 1)]);
+    const config = loadConfig(configSchema, {
+      DATABASE_URL: resources.env.DATABASE_URL,
+      KAFKA_BROKERS: resources.env.KAFKA_BROKERS.join(','),
+      METRICS_RAW_TOPIC: topic,
+      STORAGE_DEAD_LETTER_TOPIC: deadLetterTopic,
+      STORAGE_GROUP_ID: uniqueName('storage'),
+    });
+    const service = uniqueName('metrics-storage');
+    app = await createNestApp(AppModule.register({ config, service, logger: createLogger({ service, level: 'silent' }), pool }));
+    await app.listen(0, '127.0.0.1');
+    baseUrl = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await resources?.cleanup();
+  });
+
+  it.each([
+    ['from in year 0', { from: '0000-01-01T00:00:00Z' }, 'from'],
+    ['from in year 1', { from: '0001-01-01T00:00:00Z' }, 'from'],
+    ['to in year 275760', { to: '%2B275760-09-13T00:00:00Z' }, 'to'],
+    ['to beyond year 9999 in epoch ms', { to: '8640000000000000' }, 'to'],
+    ['from on February 30th', { from: '2026-02-30T00:00:00Z' }, 'from'],
+    ['a lone surrogate in serviceId', { serviceId: '%ED%A0%80' }, 'serviceId'],
+  ])('answers %s with 400 naming the parameter', async (_what, overrides: Record<string, string>, field) => {
+    // Values as sent on the wire (already percent-encoded).
+    const query = Object.entries({ serviceId: 'checkout', name: 'latency_ms', ...overrides }).map(([key, value]) => `${key}=${value}`);
+    const response = await fetch(`${baseUrl}/series?${query.join('&')}`);
+
+    const body = (await response.json()) as { error?: { code: string; field?: string } };
+    expect({ status: response.status, field: body.error?.field }).toEqual({ status: 400, field });
+  });
+});
