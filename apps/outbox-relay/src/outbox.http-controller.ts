@@ -1,5 +1,6 @@
 import { BadRequestException, Body, Controller, Get, HttpCode, Inject, Post } from '@nestjs/common';
 import type { Pool } from 'pg';
+import { bigintId, z } from '@qls/config';
 import { listParked, retryParked, stats } from '@qls/outbox';
 import { PG_POOL } from './tokens';
 
@@ -27,11 +28,14 @@ export class OutboxHttpController {
   }
 }
 
+/** Row ids as Postgres's bigint holds them (1 to 2^63 − 1, as digit strings), a bounded list. */
+const ids = z.array(bigintId).min(1).max(1_000);
+
 function parseIds(body: unknown): string[] | undefined {
   if (body === undefined || body === null || (typeof body === 'object' && !('ids' in body))) return undefined;
-  const ids = (body as { ids: unknown }).ids;
-  if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string' && /^\d+$/.test(id))) {
-    throw new BadRequestException('ids: expected an array of outbox row ids (digit strings)');
+  const parsed = ids.safeParse((body as { ids: unknown }).ids);
+  if (!parsed.success) {
+    throw new BadRequestException(`ids: expected 1 to 1000 outbox row ids, digit strings from 1 to 9223372036854775807`);
   }
-  return ids as string[];
+  return parsed.data;
 }

@@ -1,0 +1,69 @@
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { INestApplication } from '@nestjs/common';
+import type { Pool } from 'pg';
+import { loadConfig } from '@qls/config';
+import { createLogger, createNestApp } from '@qls/observability';
+import { migrate, readMigrations } from '@qls/provisioning';
+import { TestResources, uniqueName } from '@qls/testing';
+import { AppModule } from './app.module';
+import { configSchema } from './config';
+
+/**
+ * Hostile input (docs/contracts.md, "Hostile input"): an outbox row id that
+ * Postgres's bigint cannot hold is a 400 naming `ids`, never a 500. The app
+ * runs in this process against a schema of the test's own.
+ */
+describe('outbox-relay answers hostile retry requests with 400 (in process, real Postgres)', () => {
+  let resources: TestResources;
+  let pool: Pool;
+  let app: INestApplication;
+  let retry: string;
+
+  beforeAll(async () => {
+    resources = new TestResources();
+    let schema: string;
+    ({ pool, schema } = await resources.postgres());
+    await migrate(pool, readMigrations(join(__dirname, '../../../infra/migrations')));
+    const databaseUrl = new URL(resources.env.DATABASE_URL);
+    databaseUrl.searchParams.set('options', `-c search_path=${schema}`);
+    const config = loadConfig(configSchema, { ...process.env, DATABASE_URL: databaseUrl.toString(), LOG_LEVEL: 'silent' });
+    const service = uniqueName('outbox-relay');
+    app = await createNestApp(AppModule.register({ config, service, logger: createLogger({ service, level: 'silent' }) }));
+    await app.listen(0, '127.0.0.1');
+    retry = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}/outbox/parked/retry`;
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await resources?.cleanup();
+  });
+
+  const post = (body: string) => fetch(retry, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+
+  it.each([
+    ['an id beyond bigint', '{"ids": ["99999999999999999999"]}'],
+    ['an id one past the largest bigint', '{"ids": ["9223372036854775808"]}'],
+    ['an id of 10,000 digits', `{"ids": ["${'9'.repeat(10_000)}"]}`],
+    ['id 0', '{"ids": ["0"]}'],
+    ['a numeric id', '{"ids": [12]}'],
+  ])('answers %s with 400 naming ids', async (_what, body) => {
+    const response = await post(body);
+    const text = await response.text();
+
+    expect(response.status).toBe(400);
+    expect(JSON.parse(text)).toMatchObject({ message: expect.stringMatching(/^ids/) });
+    expect(text.length).toBeLessThan(500);
+  });
+
+  it('still retries the parked row it is given', async () => {
+    const { rows } = await pool.query<{ id: string }>(
+      `INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload, destination, parked_at)
+       VALUES ('thing', 't-1', 'ThingHappened.v1', '{}', 'sqs:${uniqueName('nowhere')}', now()) RETURNING id`,
+    );
+
+    const response = await post(JSON.stringify({ ids: [rows[0]?.id, '9223372036854775807'] }));
+
+    expect({ status: response.status, body: await response.json() }).toEqual({ status: 200, body: { retried: 1 } });
+  });
+});
