@@ -13,6 +13,15 @@ export const metricsIngestEnv = {
   METRICS_RAW_TOPIC: z.string().min(1).default(METRICS_RAW_TOPIC),
   /** Most points in one POST /metrics. */
   INGEST_MAX_POINTS_PER_REQUEST: positiveInt.max(100_000).default(5_000),
+  /** Oldest accepted point, in days before now: keep it at most the storage's STORAGE_RETENTION_DAYS. */
+  INGEST_MAX_POINT_AGE_DAYS: positiveInt.max(3_650).default(30),
+  /** Newest accepted point, in seconds after now: the clock skew allowed to callers. */
+  INGEST_MAX_FUTURE_SKEW_SECONDS: z.coerce
+    .number({ error: 'expected a number' })
+    .int('expected an integer')
+    .min(0)
+    .max(86_400)
+    .default(300),
   /** How long the first record of a produce batch waits for records of other requests (ms). */
   INGEST_LINGER_MS: z.coerce.number({ error: 'expected a number' }).int('expected an integer').min(0).max(1_000).default(5),
   /** A batch is sent at once when it holds this many records... */
@@ -44,7 +53,11 @@ export const metricsIngestEnv = {
 type MetricsIngestEnv = z.infer<z.ZodObject<typeof metricsIngestEnv>>;
 
 export function ingestLimits(env: MetricsIngestEnv): IngestLimits {
-  return { maxPointsPerRequest: env.INGEST_MAX_POINTS_PER_REQUEST };
+  return {
+    maxPointsPerRequest: env.INGEST_MAX_POINTS_PER_REQUEST,
+    maxPointAgeMs: env.INGEST_MAX_POINT_AGE_DAYS * 86_400_000,
+    maxFutureSkewMs: env.INGEST_MAX_FUTURE_SKEW_SECONDS * 1_000,
+  };
 }
 
 export function backpressureSettings(env: MetricsIngestEnv): BackpressureSettings {

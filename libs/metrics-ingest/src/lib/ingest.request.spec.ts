@@ -1,5 +1,8 @@
 import { MetricsValidationError, ServiceMismatchError } from './ingest.errors';
-import { assertOwnPoints, fieldPath, parseIngestRequest } from './ingest.request';
+import { assertOwnPoints, fieldPath, ingestDefaults, parseIngestRequest } from './ingest.request';
+
+/** "Now" for these tests: the points' timestamps are a minute before it. */
+const NOW = 1_700_000_060_000;
 
 const point = (overrides: Record<string, unknown> = {}) => ({
   serviceId: 'checkout',
@@ -12,7 +15,7 @@ const point = (overrides: Record<string, unknown> = {}) => ({
 
 function validationErrorOf(body: unknown, maxPointsPerRequest = 5_000): MetricsValidationError {
   try {
-    parseIngestRequest(body, { maxPointsPerRequest });
+    parseIngestRequest(body, { ...ingestDefaults, maxPointsPerRequest }, NOW);
   } catch (error) {
     if (error instanceof MetricsValidationError) return error;
     throw error;
@@ -21,9 +24,24 @@ function validationErrorOf(body: unknown, maxPointsPerRequest = 5_000): MetricsV
 }
 
 describe('parseIngestRequest', () => {
+  it('bounds a timestamp by the retention and the allowed skew, and refuses label values Postgres would not store as sent', () => {
+    const limits = { ...ingestDefaults, maxPointAgeMs: 60_000, maxFutureSkewMs: 1_000 };
+    const ok = [NOW - 60_000, NOW + 1_000].map((timestamp) => point({ timestamp }));
+    expect(parseIngestRequest({ points: ok }, limits, NOW)).toEqual(ok);
+
+    for (const timestamp of [0, NOW - 60_001, NOW + 1_001, 8.64e15]) {
+      expect(() => parseIngestRequest({ points: [point(), point({ timestamp })] }, limits, NOW)).toThrow(
+        expect.objectContaining({ field: 'points[1].timestamp' }),
+      );
+    }
+    expect(() => parseIngestRequest({ points: [point({ labels: { pod: 'a\ud800' } })] }, limits, NOW)).toThrow(
+      expect.objectContaining({ field: 'points[0].labels.pod' }),
+    );
+  });
+
   it('returns the points, with labels defaulting to none', () => {
     const { labels: _labels, ...unlabelled } = point();
-    expect(parseIngestRequest({ points: [point(), unlabelled] })).toEqual([point(), { ...unlabelled, labels: {} }]);
+    expect(parseIngestRequest({ points: [point(), unlabelled] }, ingestDefaults, NOW)).toEqual([point(), { ...unlabelled, labels: {} }]);
   });
 
   it('names the field and the index of the first bad point, and lists every problem', () => {

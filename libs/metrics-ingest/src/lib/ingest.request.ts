@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { excerpt, unsafeTextReason } from '@qls/config';
 import { metricPointFields } from '@qls/metrics-contracts';
 import { type FieldIssue, MetricsValidationError, ServiceMismatchError } from './ingest.errors';
 
@@ -11,9 +12,13 @@ export type IngestPoint = z.infer<typeof pointSchema>;
 export interface IngestLimits {
   /** Most points in one request. */
   readonly maxPointsPerRequest: number;
+  /** Oldest accepted timestamp, this long before now: the storage retention (older points have no partition to land in). */
+  readonly maxPointAgeMs: number;
+  /** Latest accepted timestamp, this long after now: clock skew between the caller and us. */
+  readonly maxFutureSkewMs: number;
 }
 
-export const ingestDefaults: IngestLimits = { maxPointsPerRequest: 5_000 };
+export const ingestDefaults: IngestLimits = { maxPointsPerRequest: 5_000, maxPointAgeMs: 30 * 86_400_000, maxFutureSkewMs: 5 * 60_000 };
 
 const schemas = new Map<number, z.ZodType<{ points: IngestPoint[] }>>();
 
@@ -34,11 +39,13 @@ function bodySchema(maxPoints: number): z.ZodType<{ points: IngestPoint[] }> {
 /**
  * Parses `POST /metrics`: `{ "points": [{ serviceId, name, value, timestamp, labels? }, ...] }`,
  * 1 to `maxPointsPerRequest` points, each as `metricPointFields` (libs/metrics-contracts)
- * describes it. Unknown fields are refused, in the body and in every point.
+ * describes it, with a timestamp within the retention and the allowed skew
+ * and label values Postgres can store. Unknown fields are refused, in the
+ * body and in every point.
  *
  * @throws MetricsValidationError naming the first bad field with its point index (`points[3].value`) and listing every problem
  */
-export function parseIngestRequest(body: unknown, limits: IngestLimits = ingestDefaults): IngestPoint[] {
+export function parseIngestRequest(body: unknown, limits: IngestLimits = ingestDefaults, now: number = Date.now()): IngestPoint[] {
   // Before parsing thousands of points only to refuse the count.
   const points = isRecord(body) ? body['points'] : undefined;
   if (Array.isArray(points) && points.length > limits.maxPointsPerRequest) {
@@ -47,9 +54,35 @@ export function parseIngestRequest(body: unknown, limits: IngestLimits = ingestD
     ]);
   }
   const parsed = bodySchema(limits.maxPointsPerRequest).safeParse(body, { reportInput: true });
-  if (parsed.success) return parsed.data.points;
-  const [first, ...rest] = parsed.error.issues.flatMap(describeIssue);
+  const [first, ...rest] = parsed.success ? boundsIssues(parsed.data.points, limits, now) : parsed.error.issues.flatMap(describeIssue);
+  if (parsed.success && first === undefined) return parsed.data.points;
   throw new MetricsValidationError(first ? [first, ...rest] : [{ field: undefined, message: 'invalid request' }]);
+}
+
+/**
+ * What the shape cannot say, checked in one pass after it: a timestamp within
+ * [now − maxPointAgeMs, now + maxFutureSkewMs] (not 0, not year 275760), and
+ * label values Postgres stores as sent (well-formed, no NUL).
+ */
+function boundsIssues(points: readonly IngestPoint[], limits: IngestLimits, now: number): FieldIssue[] {
+  const oldest = now - limits.maxPointAgeMs;
+  const latest = now + limits.maxFutureSkewMs;
+  const issues: FieldIssue[] = [];
+  for (let i = 0; i < points.length && issues.length < 10; i++) {
+    const point = points[i] as IngestPoint;
+    if (point.timestamp < oldest || point.timestamp > latest) {
+      const field = `points[${i}].timestamp`;
+      issues.push({
+        field,
+        message: `${field}: must be between ${new Date(oldest).toISOString()} (the retention) and ${new Date(latest).toISOString()} (now + the allowed skew)`,
+      });
+    }
+    for (const [name, value] of Object.entries(point.labels)) {
+      const reason = unsafeTextReason(value);
+      if (reason !== undefined) issues.push({ field: `points[${i}].labels.${name}`, message: `points[${i}].labels.${name}: ${reason}` });
+    }
+  }
+  return issues;
 }
 
 /**
@@ -73,8 +106,9 @@ export function fieldPath(path: readonly PropertyKey[]): string {
 
 function describeIssue(issue: z.core.$ZodIssue): FieldIssue[] {
   if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((key) => {
-      const field = fieldPath([...issue.path, key]);
+    // Keys are caller input: echoed as short escaped excerpts only.
+    return issue.keys.slice(0, 5).map((key) => {
+      const field = fieldPath([...issue.path, excerpt(key)]);
       return { field, message: `${field}: unknown field` };
     });
   }

@@ -5,11 +5,14 @@ import { AlertingBackpressure } from './alerting-lag';
 import type { AlertingLag, BackpressureSettings } from './backpressure';
 import { IngestThrottledError, MetricsValidationError, ServiceMismatchError } from './ingest.errors';
 import { createIngestMetrics } from './ingest.metrics';
+import { ingestDefaults } from './ingest.request';
 import { MetricsIngestor } from './metrics.ingestor';
 
 const settings: BackpressureSettings = { policy: 'throttle', lagThreshold: 100, sampleRate: 0.5, retryAfterSeconds: 3 };
+/** The points' time: now, as the ingest accepts only points within the retention and the allowed skew. */
+const AT = Date.now();
 const body = (count: number, serviceId = 'checkout') => ({
-  points: Array.from({ length: count }, (_, i) => ({ serviceId, name: 'requests', value: i, timestamp: 1_000 + i, labels: {} })),
+  points: Array.from({ length: count }, (_, i) => ({ serviceId, name: 'requests', value: i, timestamp: AT + i, labels: {} })),
 });
 
 /**
@@ -29,7 +32,7 @@ function setup(overrides: Partial<BackpressureSettings> = {}) {
     metrics,
   });
   const ingestor = new MetricsIngestor({
-    limits: { maxPointsPerRequest: 100 },
+    limits: { ...ingestDefaults, maxPointsPerRequest: 100 },
     sink: { send: async (messages) => void produced.push(...messages) },
     backpressure,
     metrics,
@@ -103,7 +106,7 @@ describe('MetricsIngestor', () => {
     const registry = new MetricsRegistry({ service: 'test', defaultMetrics: false });
     const metrics = createIngestMetrics(registry);
     const ingestor = new MetricsIngestor({
-      limits: { maxPointsPerRequest: 100 },
+      limits: { ...ingestDefaults, maxPointsPerRequest: 100 },
       sink: { send: () => Promise.reject(new Error('broker unavailable')) },
       backpressure: { decide: () => ({ mode: 'accept' }) },
       metrics,
