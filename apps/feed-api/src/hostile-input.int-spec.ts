@@ -112,6 +112,8 @@ describe('feed-api answers hostile input with 4xx (in process, real Postgres and
       400,
       'cursor',
     ],
+    ['stats from before year 1', 'reader', 'GET', '/users/reader/stats?from=-271821-04-20T00:00:00Z', undefined, 400, 'from'],
+    ['stats to in year 275760', 'reader', 'GET', '/users/reader/stats?to=%2B275760-09-13T00:00:00Z', undefined, 400, 'to'],
   ])('answers %s with a 4xx (and the field)', async (_what, sub, method, path, body, status, field) => {
     const response = await fetch(`${baseUrl}${path}`, {
       method,

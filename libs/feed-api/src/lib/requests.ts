@@ -1,4 +1,4 @@
-import { excerpt, unsafeTextReason, z } from '@qls/config';
+import { DEFAULT_DATE_RANGE, excerpt, unsafeTextReason, z } from '@qls/config';
 import { type FieldIssue, FeedValidationError } from './feed-api.errors';
 
 /** Who is asking: the authenticated user (the token's `sub`). */
@@ -96,6 +96,13 @@ const instant = param.transform((raw, ctx) => {
   const ms = /^\d{1,15}$/.test(raw) ? Number(raw) : Date.parse(raw);
   if (!Number.isFinite(ms)) {
     ctx.addIssue({ code: 'custom', message: 'expected an ISO 8601 time or epoch milliseconds' });
+    return z.NEVER;
+  }
+  if (ms < DEFAULT_DATE_RANGE.min.getTime() || ms > DEFAULT_DATE_RANGE.max.getTime()) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `must be between ${DEFAULT_DATE_RANGE.min.toISOString()} and ${DEFAULT_DATE_RANGE.max.toISOString()}`,
+    });
     return z.NEVER;
   }
   return ms;
