@@ -355,6 +355,15 @@ describe('notification-api (in process, real Postgres and Redis)', () => {
     expect(text).not.toContain('\u202e');
   });
 
+  it('echoes at most a short, escaped excerpt of a 5,000-character id it did not find', async () => {
+    const response = await get(`/notifications/${'%3Cb%3E'.repeat(1_000)}`);
+    const { message } = await errorOf(response);
+
+    expect(response.status).toBe(404);
+    expect(message.length).toBeLessThan(300);
+    expect(message).not.toContain('<b>');
+  });
+
   describe('when Postgres is out of reach', () => {
     /** The app again, on a pool that cannot get a connection. */
     async function appOn(unreachable: Pool): Promise<{ url: string; close: () => Promise<void> }> {
