@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { SpanKind } from '@opentelemetry/api';
 import type Redis from 'ioredis';
 import type { Pool } from 'pg';
-import { FeedCache, FeedKeys, FollowGraph, type Ranking } from '@qls/feed';
+import { FeedCache, type FeedEntry, FeedKeys, FeedRebuilder, FollowGraph, type Ranking } from '@qls/feed';
 import type { FeedEvent } from '@qls/feed-contracts';
 import { KafkaGroupAdmin, KafkaPublisher } from '@qls/kafka';
 import { Headers } from '@qls/messaging';
@@ -427,6 +427,109 @@ describe('feed fan-out (real Kafka, ElasticMQ, Redis, Postgres)', () => {
     }
     await stopConsumer(orderConsumer);
   }, 90_000);
+
+  /** A post written to the database as the feed API does (the fan-out and rebuilds read it there), and its PostCreated event. */
+  async function storedPost(model: FeedModel, author: string, createdAt: number): Promise<FeedEvent & { postId: string }> {
+    const event = model.post(author, createdAt) as FeedEvent & { postId: string };
+    await pool.query(
+      `INSERT INTO posts (id, author_id, body, created_at) VALUES ($1, $2, 'stored', 'epoch'::timestamptz + $3 * interval '1 millisecond')`,
+      [event.postId, author, createdAt],
+    );
+    return event;
+  }
+
+  it('keeps every feed exact, no post lost or twice, while an author crosses the celebrity threshold up, down and up again, posting and deleting', async () => {
+    const [author, ...users] = newUsers(thresholds.celebrityAt + 3, 'crossing') as [string, ...string[]];
+    const model = new FeedModel([author, ...users]);
+    for (const user of users.slice(0, thresholds.celebrityAt - 1)) model.followers.get(author)?.add(user);
+    await seedGraph(pool, model);
+    const [joiner, second] = users.slice(thresholds.celebrityAt - 1) as [string, string];
+    // Event times follow the wall clock: whether a post may have been pushed is decided against when the author crossed.
+    let clock = 0;
+    const tick = () => (clock = Math.max(clock + 1, Date.now()));
+    const follow = (user: string, on: boolean) => setFollow(pool, model, user, author, on, tick());
+
+    const p1 = await storedPost(model, author, tick());
+    await produce([p1]);
+    await expectFeedsToMatch(model, 'a queued-tier post');
+    expect(tierOf(model.followerCount(author), thresholds)).toBe('queued');
+
+    await produce([await follow(joiner, true), await storedPost(model, author, tick())]);
+    expect(tierOf(model.followerCount(author), thresholds)).toBe('pull');
+    await produce([await follow(second, true)]);
+    await expectFeedsToMatch(model, 'after crossing up: a pulled post, and a follower who joined a celebrity');
+
+    const p3 = await storedPost(model, author, tick());
+    await produce([await follow(joiner, false), await follow(second, false), p3]);
+    expect(tierOf(model.followerCount(author), thresholds)).toBe('queued');
+    await expectFeedsToMatch(model, 'after crossing down: the pulled post still in every feed, next to a pushed one');
+
+    const p4 = await storedPost(model, author, tick());
+    await produce([await follow(joiner, true), p4]);
+    expect(tierOf(model.followerCount(author), thresholds)).toBe('pull');
+    await pool.query('UPDATE posts SET deleted_at = now() WHERE id = ANY($1::uuid[])', [[p1.postId, p3.postId, p4.postId]]);
+    await produce([p1, p3, p4].map((p) => model.delete(p.postId, tick())));
+    await expectFeedsToMatch(
+      model,
+      'after crossing up again: deleted from every feed, a post pushed before the first crossing and one pushed below it again',
+    );
+  }, 180_000);
+
+  it('loses no post and resurrects no deleted one when posts are fanned out and deleted between a rebuild’s read and its write', async () => {
+    const [author, ...followers] = newUsers(4, 'race') as [string, ...string[]];
+    const model = new FeedModel([author, ...followers]);
+    for (const follower of followers) model.followers.get(author)?.add(follower);
+    await seedGraph(pool, model);
+    const reader = followers[0] as string;
+    let clock = Date.UTC(2026, 3, 1);
+    const live: string[] = [];
+    const post = async () => {
+      const event = await storedPost(model, author, ++clock);
+      await produce([event]);
+      live.push(event.postId);
+    };
+    await post();
+    await post();
+    await expectFeedsToMatch(model, 'two posts before the rebuild');
+
+    /** While a rebuild is paused: one post more and the oldest live one deleted, both through the fan-out. */
+    const fanOutMeanwhile = async () => {
+      await post();
+      const deleted = live.shift() as string;
+      await pool.query('UPDATE posts SET deleted_at = now() WHERE id = $1', [deleted]);
+      await produce([model.delete(deleted, ++clock)]);
+      const added = live.at(-1) as string;
+      await waitFor(
+        async () => {
+          const ids = [...(await cache.pushed(reader)), ...(await cache.recent(author, 200))].map((e) => e.postId);
+          return ids.filter((id) => id === added).length === 2 && !ids.includes(deleted);
+        },
+        { description: 'the new post and the delete fanned out while the rebuild is paused' },
+      );
+    };
+    const paused = { feed: false, recent: false };
+    /** The rebuilder's cache client, paused between each rebuild's read and its write while the fan-out goes on. */
+    class PausedCache extends FeedCache {
+      override async replaceFeed(userId: string, entries: readonly FeedEntry[]): Promise<void> {
+        if (!paused.feed) await fanOutMeanwhile().then(() => (paused.feed = true));
+        await super.replaceFeed(userId, entries);
+      }
+      override async replaceRecent(authorId: string, entries: readonly FeedEntry[]): Promise<void> {
+        if (!paused.recent) await fanOutMeanwhile().then(() => (paused.recent = true));
+        await super.replaceRecent(authorId, entries);
+      }
+    }
+    const rebuilder = new FeedRebuilder(pool, new PausedCache(redis, { feedLength: 800, recentLength: 200 }), {
+      celebrityThreshold: thresholds.celebrityAt,
+    });
+
+    await rebuilder.rebuildRecent(author);
+    await rebuilder.rebuildFeed(reader);
+
+    expect(paused).toEqual({ feed: true, recent: true });
+    expect(await feedMismatches(cache, graph, model, thresholds.celebrityAt)).toEqual([]);
+    expect((await cache.recent(author, 200)).map((e) => e.postId)).toEqual([...live].reverse());
+  }, 60_000);
 
   it('pushes only to followers seen within the active period, in both push tiers', async () => {
     const [small, large, ...fans] = newUsers(12, 'active') as [string, string, ...string[]];

@@ -3,7 +3,7 @@ export type { FeedCacheOptions } from './lib/feed-cache';
 export { InvalidCursorError, compareEntries, decodeCursor, encodeCursor, mergePage } from './lib/feed-page';
 export type { FeedCursor, FeedEntry } from './lib/feed-page';
 export { FollowGraph } from './lib/follow-graph';
-export type { FollowerChunk } from './lib/follow-graph';
+export type { AuthorState, FollowerChunk } from './lib/follow-graph';
 export { recency } from './lib/ranking';
 export type { RankedPost, Ranking } from './lib/ranking';
 export { FeedRebuilder } from './lib/feed-rebuilder';

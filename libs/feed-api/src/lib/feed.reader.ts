@@ -202,22 +202,20 @@ export class FeedReader {
   }
 
   /**
-   * Rebuilds the feed from the database, then marks the user active (from
-   * then on the fan-out pushes to them), then reads the candidates once more
-   * and adds what the first read missed: a post committed after that second
-   * read is fanned out after the user became active, so none falls between.
-   * On failure the user stays inactive and the flag expires: a later read
-   * retries, at most once per flag lifetime.
+   * Rebuilds the feed from the database, marking the user active (from then
+   * on the fan-out pushes to them) between the rebuild's replace and its
+   * second read (FeedRebuilder.rebuildFeed): a post committed after that
+   * second read is fanned out after the user became active, so none falls
+   * between. On failure the user stays inactive and the flag expires: a later
+   * read retries, at most once per flag lifetime.
    */
   private async regenerate(userId: string): Promise<boolean> {
     const { pool, cache, rebuilder, metrics, logger } = this.deps;
     const started = performance.now();
     try {
-      const first = await rebuilder.rebuildFeed(userId);
-      await pool.query('UPDATE feed_users SET last_active_at = now() WHERE id = $1', [userId]);
-      const present = new Set(first.map((entry) => entry.postId));
-      const missed = (await rebuilder.feedOf(userId)).filter((entry) => !present.has(entry.postId));
-      await cache.addEntries(userId, missed);
+      await rebuilder.rebuildFeed(userId, {
+        beforeReread: () => pool.query('UPDATE feed_users SET last_active_at = now() WHERE id = $1', [userId]),
+      });
       await cache.clearRegenerating(userId);
       metrics.regenerations.inc({ outcome: 'completed' });
       metrics.regenerationDuration.observe((performance.now() - started) / 1000);

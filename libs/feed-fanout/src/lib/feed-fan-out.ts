@@ -45,6 +45,14 @@ export type FanOutOutcome = FanOutTier | 'follow' | 'none';
  * The graph is read when the event is handled, not as it was when the event
  * was written, so replaying the log converges on the current graph; every
  * write is idempotent, so a redelivered or replayed event changes nothing.
+ *
+ * Crossing the celebrity threshold: the first event handled in the pull tier
+ * marks the author merged on read for good (FollowGraph.markMergedOnRead), so
+ * readers keep merging their recent posts after they drop below the
+ * threshold — the posts made as a celebrity were pushed nowhere. A merged
+ * author's posts pushed meanwhile are noted (`pushed_until`), and deleting in
+ * the pull tier a post that may have been pushed removes it from the feeds
+ * by the push tiers too.
  */
 export class FeedFanOut {
   private readonly thresholds: FanOutThresholds;
@@ -90,8 +98,23 @@ export class FeedFanOut {
   }
 
   private async fanOut(post: FanOutPost): Promise<FanOutTier> {
+    const { graph } = this.options;
+    const author = await graph.authorState(post.authorId);
+    const tier = tierOf(author.followerCount, this.thresholds);
+    if (tier === 'pull') {
+      if (author.mergedSince === null) await graph.markMergedOnRead(post.authorId);
+      // Pushed before the author was merged, or while they were below the threshold again.
+      if (post.action === 'remove' && (author.mergedSince === null || (await graph.mayBePushed(post.postId)))) {
+        return this.push(post, this.thresholds.directBelow < this.thresholds.celebrityAt ? 'queued' : 'direct');
+      }
+    } else if (author.mergedSince !== null && post.action === 'add') {
+      await graph.notePushed(post.authorId, post.committedAt);
+    }
+    return this.push(post, tier);
+  }
+
+  private async push(post: FanOutPost, tier: FanOutTier): Promise<FanOutTier> {
     const { graph, planner, applier, metrics } = this.options;
-    const tier = tierOf(await graph.followerCount(post.authorId), this.thresholds);
     const activeSince = this.options.activePeriodMs === undefined ? undefined : new Date(this.now() - this.options.activePeriodMs);
     if (tier === 'queued') {
       // The planner (or the worker applying the last task) observes the lag.
@@ -109,7 +132,12 @@ export class FeedFanOut {
 
   private async followed(event: Followed): Promise<FanOutOutcome> {
     const { cache, graph } = this.options;
-    if (tierOf(await graph.followerCount(event.followeeId), this.thresholds) === 'pull') return 'none';
+    const followee = await graph.authorState(event.followeeId);
+    if (tierOf(followee.followerCount, this.thresholds) === 'pull') {
+      if (followee.mergedSince === null) await graph.markMergedOnRead(event.followeeId);
+      return 'none';
+    }
+    if (followee.mergedSince !== null) return 'none'; // merged at read time, as a celebrity's
     const recent = await cache.recent(event.followeeId, cache.recentLength);
     await cache.addEntries(event.followerId, recent);
     this.options.metrics?.feedWrites.inc({ tier: 'direct', action: 'backfill' });

@@ -16,10 +16,9 @@ export interface RebuildAllOptions {
  * each author's recent posts (what celebrities' readers merge and follows
  * backfill from), then each user's pushed feed — the chapter's "replay if the
  * ranking algorithm changes", from the source of truth. Walks authors and users
- * by keyset pages, `concurrency` at a time; safe to run while the fan-out runs
- * (every write is idempotent; a post fanned out during the few milliseconds
- * between a user's read and write is put back by replaying the fan-out group
- * from the rebuild's start, which changes nothing else).
+ * by keyset pages, `concurrency` at a time; safe to run while the fan-out runs:
+ * each replace is followed by a second read that puts back what the fan-out
+ * added and takes out what it removed meanwhile (FeedRebuilder.rebuildFeed).
  */
 export async function rebuildAllFeeds(
   pool: Pool,

@@ -161,6 +161,21 @@ export class FeedCache {
     );
   }
 
+  /** Adds entries to one user's feed, trimmed, skipping tombstoned posts (one script call per entry, all sent at once). */
+  async addLiveEntries(userId: string, entries: readonly FeedEntry[]): Promise<void> {
+    await Promise.all(
+      entries.map((entry) =>
+        this.evalScript(ADD, [FeedKeys.deleted(entry.postId), FeedKeys.feed(userId)], [entry.score, entry.postId, this.options.feedLength]),
+      ),
+    );
+  }
+
+  /** Removes posts from the author's recent posts without tombstoning them (a rebuild's reconcile). */
+  async removeRecentEntries(authorId: string, postIds: readonly string[]): Promise<void> {
+    if (postIds.length === 0) return;
+    await this.redis.zrem(FeedKeys.recent(authorId), ...postIds);
+  }
+
   /** Removes posts from one user's feed (unfollow). */
   async removeEntries(userId: string, postIds: readonly string[]): Promise<void> {
     if (postIds.length === 0) return;

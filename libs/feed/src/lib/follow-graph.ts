@@ -6,6 +6,13 @@ export interface FollowerChunk {
   readonly lastFollowerId: string;
 }
 
+/** What the fan-out needs to know about an author to pick a tier. */
+export interface AuthorState {
+  readonly followerCount: number;
+  /** Since when readers merge the author's recent posts (set at the first pull-tier event, never cleared); null if never. */
+  readonly mergedSince: Date | null;
+}
+
 /**
  * The follow graph in Postgres (infra/migrations/0005_feed.sql): follows keyed
  * (followee_id, follower_id), so one author's followers are an index range
@@ -22,6 +29,50 @@ export class FollowGraph {
   async followerCount(userId: string): Promise<number> {
     const { rows } = await this.pool.query<{ follower_count: number }>('SELECT follower_count FROM feed_users WHERE id = $1', [userId]);
     return rows[0]?.follower_count ?? 0;
+  }
+
+  /** The author's follower_count and merged_since, in one query (an unknown user: 0 and null). */
+  async authorState(userId: string): Promise<AuthorState> {
+    const { rows } = await this.pool.query<{ follower_count: number; merged_since: Date | null }>(
+      'SELECT follower_count, merged_since FROM feed_users WHERE id = $1',
+      [userId],
+    );
+    return { followerCount: rows[0]?.follower_count ?? 0, mergedSince: rows[0]?.merged_since ?? null };
+  }
+
+  /**
+   * Readers merge the author's recent posts from now on, whatever their
+   * follower count later; the posts created until now may be in pushed feeds
+   * (infra/migrations/0007_feed_merged_on_read.sql). Idempotent: the first
+   * moment stays.
+   */
+  async markMergedOnRead(userId: string): Promise<void> {
+    await this.pool.query(
+      'UPDATE feed_users SET merged_since = now(), pushed_until = greatest(pushed_until, now()) WHERE id = $1 AND merged_since IS NULL',
+      [userId],
+    );
+  }
+
+  /** A merged author's post created at `createdAtMs` was pushed to feeds (the author is below the threshold again). */
+  async notePushed(userId: string, createdAtMs: number): Promise<void> {
+    await this.pool.query(
+      `UPDATE feed_users SET pushed_until = greatest(pushed_until, 'epoch'::timestamptz + ($2::bigint + 1) * interval '1 millisecond')
+        WHERE id = $1`,
+      [userId, createdAtMs],
+    );
+  }
+
+  /**
+   * Whether the post may be in pushed feeds although its author is now merged
+   * at read time: it was created at or before the author's pushed_until, or
+   * the author or post is unknown here (then removing it is the safe answer).
+   */
+  async mayBePushed(postId: string): Promise<boolean> {
+    const { rows } = await this.pool.query<{ pushed: boolean | null }>(
+      `SELECT p.created_at <= u.pushed_until AS pushed FROM posts p JOIN feed_users u ON u.id = p.author_id WHERE p.id = $1`,
+      [postId],
+    );
+    return rows[0]?.pushed ?? true;
   }
 
   /**
@@ -67,12 +118,18 @@ export class FollowGraph {
     return rows.map((row) => row.follower_id);
   }
 
-  /** Followees of a user with follower_count ≥ threshold: the celebrities merged into their feed at read time. */
+  /**
+   * Followees of a user merged into their feed at read time: the celebrities
+   * (follower_count ≥ threshold) and every author the fan-out ever handled as
+   * one (merged_since set), so that the posts an author made as a celebrity
+   * stay visible after they drop below the threshold. {@link FeedRebuilder}
+   * pushes exactly the posts of the other followees.
+   */
   async celebritiesFollowedBy(userId: string, threshold: number): Promise<string[]> {
     const { rows } = await this.pool.query<{ id: string }>(
       `SELECT u.id
          FROM follows f JOIN feed_users u ON u.id = f.followee_id
-        WHERE f.follower_id = $1 AND u.follower_count >= $2
+        WHERE f.follower_id = $1 AND (u.follower_count >= $2 OR u.merged_since IS NOT NULL)
         ORDER BY u.id`,
       [userId, threshold],
     );
