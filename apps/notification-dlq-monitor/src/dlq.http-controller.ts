@@ -13,7 +13,7 @@ import {
   Query,
   ServiceUnavailableException,
 } from '@nestjs/common';
-import { z } from '@qls/config';
+import { excerpt, z } from '@qls/config';
 import { AppError } from '@qls/messaging';
 import type { DeadLetterMessage, DeadLetterMessageDetail, DeadLetterQueue, DeadLetterStatus, RedriveResult } from '@qls/sqs';
 import { DlqStatusPoller } from './dlq-status.poller';
@@ -54,7 +54,7 @@ export class DlqHttpController {
   @Get('messages/:id')
   async inspect(@Param('id') id: string): Promise<DeadLetterMessageDetail> {
     const message = await atTheEdge(() => this.dlq.inspect(id));
-    if (message === undefined) throw new NotFoundException(`no message ${id} in ${this.dlq.name}`);
+    if (message === undefined) throw new NotFoundException(`no message ${excerpt(id)} in ${this.dlq.name}`);
     return message;
   }
 
@@ -74,13 +74,19 @@ function parseLimit(raw: string | undefined): number {
   if (raw === undefined || raw === '') return 10;
   const limit = Number(raw);
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST) {
-    throw new BadRequestException(`limit: expected an integer from 1 to ${MAX_LIST}, got "${raw}"`);
+    throw new BadRequestException(`limit: expected an integer from 1 to ${MAX_LIST}, got "${excerpt(raw)}"`);
   }
   return limit;
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'unrecognized_keys') return `${issue.keys.join(', ')}: unknown field (expected method, maxMessages)`;
+  // Keys are caller input: echoed as short escaped excerpts only.
+  if (issue.code === 'unrecognized_keys') {
+    return `${issue.keys
+      .slice(0, 5)
+      .map((key) => excerpt(key))
+      .join(', ')}: unknown field (expected method, maxMessages)`;
+  }
   return `${issue.path.length > 0 ? issue.path.join('.') : 'body'}: ${issue.message}`;
 }
 
