@@ -63,6 +63,7 @@ export class AppModule {
       },
       publisher,
       checkpointIntervalMs: config.CHECKPOINT_INTERVAL_MS,
+      fromBeginning: config.ALERTING_FROM_BEGINNING,
       savepointIntervalMs: config.SAVEPOINT_INTERVAL_MS,
       savepointRetentionMs: config.SAVEPOINT_RETENTION_HOURS * 3_600_000,
       metrics: createAlerterMetrics(registry),

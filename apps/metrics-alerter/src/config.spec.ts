@@ -22,7 +22,9 @@ describe('metrics-alerter config', () => {
       WINDOW_ALLOWED_LATENESS_MS: 5_000,
       CHECKPOINT_INTERVAL_MS: 200,
       ALERTING_GROUP_ID: 'alerting',
+      ALERTING_FROM_BEGINNING: true,
     });
+    expect(loadConfig(configSchema, { ...env, ALERTING_FROM_BEGINNING: 'false' }).ALERTING_FROM_BEGINNING).toBe(false);
   });
 
   it('names the rule and the field of a bad rules file, and a missing file', () => {

@@ -16,6 +16,8 @@ export const configSchema = z
     ...kafkaEnv,
     ...postgresEnv,
     ALERTING_GROUP_ID: z.string().min(1).default('alerting'),
+    /** Where a partition the alerter never checkpointed starts: the earliest retained record (true) or new records only. */
+    ALERTING_FROM_BEGINNING: flag,
     METRICS_TOPIC: z.string().min(1).default(METRICS_RAW_TOPIC),
     METRICS_LATE_TOPIC: z.string().min(1).default(METRICS_LATE_TOPIC),
     METRICS_DEAD_LETTER_TOPIC: z.string().min(1).default('metrics-dead-letter'),

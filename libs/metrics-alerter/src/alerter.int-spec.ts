@@ -235,6 +235,103 @@ describe('AlerterRunner on Kafka with checkpoints in Postgres', () => {
     });
   }, 60_000);
 
+  it('starts a partition it never checkpointed at the earliest retained record: a new service whose first points arrive while the alerter is stopped alerts pending, firing, resolved', async () => {
+    const names = await topics();
+    const start = Date.UTC(2026, 0, 4);
+    // First run with the default start position: partition 0 gets records, partition 2 none (a checkpoint without an offset).
+    const first = await startDefaultRunner(names);
+    running.push(first);
+    await waitFor(
+      async () => {
+        if ((await checkpointedRecords(pool, names.groupId)) > 0) return true;
+        // Produced until one is read: with a start at the log end, what precedes the first fetch is not.
+        await produceScenario(kafka, names.topic, [
+          { partition: 0, point: { serviceId: 'svc-old', name: 'latency_ms', value: 100, timestamp: start, labels: { route: '/cart' } } },
+        ]);
+        return false;
+      },
+      { timeoutMs: 30_000, intervalMs: 500, description: 'the first run checkpointing a record of partition 0' },
+    );
+    await running.splice(running.indexOf(first), 1)[0]?.stop();
+    expect(await nextOffsetOf(names.groupId, 2)).toBeNull();
+
+    // While it is stopped, a new service's first minute arrives on partition 2: 40 s above the threshold, 20 s below.
+    const points: ReferenceEvent[] = [];
+    for (let second = 0; second < 60; second++) {
+      for (const offsetMs of [0, 500]) {
+        const value = second < 40 ? 900 : 100;
+        points.push({
+          partition: 2,
+          point: {
+            serviceId: 'svc-new',
+            name: 'latency_ms',
+            value,
+            timestamp: start + second * 1_000 + offsetMs,
+            labels: { route: '/cart' },
+          },
+        });
+      }
+    }
+    await produceScenario(kafka, names.topic, points);
+
+    const second = await startDefaultRunner(names);
+    running.push(second);
+    await waitFor(async () => (await epochOf(names.groupId, 2)) > 1, { timeoutMs: 30_000, description: 'partition 2 claimed again' });
+    // A far-future point on every partition moves the watermark past every window.
+    const flush: ReferenceEvent[] = Array.from({ length: PARTITIONS }, (_, partition) => ({
+      partition,
+      point: { serviceId: `flush-${partition}`, name: 'flush', value: 0, timestamp: start + 3_600_000, labels: {} },
+    }));
+    await produceScenario(kafka, names.topic, flush);
+    await waitFor(async () => (await nextOffsetOf(names.groupId, 2)) === points.length + 1, {
+      timeoutMs: 30_000,
+      description: 'partition 2 checkpointed past its flush point',
+    });
+
+    const expected = referenceEvaluate(scenarioOptions, [...points, ...flush])
+      .alerts.filter((alert) => alert.serviceId === 'svc-new')
+      .map((alert) => `${alert.status}@${(alert.at - start) / 1_000}s`);
+    expect(expected).toEqual(['pending@10s', 'firing@30s', 'resolved@50s']);
+    const { rows } = await pool.query<{ status: string; at: string }>(
+      `SELECT payload->>'status' AS status, payload->>'at' AS at FROM outbox
+        WHERE destination = $1 AND payload->>'serviceId' = 'svc-new' ORDER BY id`,
+      [`kafka:${names.alertsTopic}`],
+    );
+    expect(rows.map((row) => `${row.status}@${(Number(row.at) - start) / 1_000}s`)).toEqual(expected);
+  }, 90_000);
+
+  /** An AlerterRunner with every option at its default but the test's topics and a short checkpoint interval. */
+  async function startDefaultRunner(names: Awaited<ReturnType<typeof topics>>): Promise<{ stop(): Promise<void> }> {
+    const publisher = new KafkaPublisher(kafka);
+    const runner = new AlerterRunner({
+      kafka,
+      pool,
+      ...names,
+      alerter: scenarioOptions,
+      publisher,
+      checkpointIntervalMs: 50,
+      sessionTimeoutMs: 10_000,
+    });
+    await runner.start();
+    return { stop: async () => (await runner.stop(), await publisher.close()) };
+  }
+
+  async function epochOf(groupId: string, partition: number): Promise<number> {
+    const { rows } = await pool.query<{ epoch: string }>(`SELECT epoch FROM alerter_checkpoints WHERE group_id = $1 AND partition = $2`, [
+      groupId,
+      partition,
+    ]);
+    return Number(rows[0]?.epoch ?? 0);
+  }
+
+  async function nextOffsetOf(groupId: string, partition: number): Promise<number | null> {
+    const { rows } = await pool.query<{ next_offset: string | null }>(
+      `SELECT next_offset FROM alerter_checkpoints WHERE group_id = $1 AND partition = $2`,
+      [groupId, partition],
+    );
+    return rows[0]?.next_offset == null ? null : Number(rows[0].next_offset);
+  }
+
   /** Every record of a topic (distinct by offset) once `count` have arrived. */
   async function readTopic(topic: string, count: number): Promise<{ value: string; headers: Record<string, string> }[]> {
     const seen = new Map<string, { value: string; headers: Record<string, string> }>();

@@ -1,5 +1,5 @@
 import { ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { Pool } from 'pg';
 import type { AdapterLogger } from '@qls/kafka';
 import { type MetricPoint, parseMetricPoint } from '@qls/metrics-contracts';
@@ -15,7 +15,7 @@ import { type OutboxEvent, enqueue, inTransaction } from '@qls/outbox';
 import { type AlertTransition, type AlerterOptions, type LateEvent, WindowedAlerter } from '@qls/windowing';
 import type { AlerterMetrics } from './alerter.metrics';
 import { ALERT_TRANSITION_EVENT, toAlertEvent } from './alert-event';
-import { type CheckpointEntry, CheckpointStore, FencedError } from './checkpoint.store';
+import { type CheckpointEntry, CheckpointStore, type ClaimedCheckpoint, FencedError } from './checkpoint.store';
 
 export interface AlerterRunnerOptions {
   readonly kafka: Kafka;
@@ -49,7 +49,13 @@ export interface AlerterRunnerOptions {
   readonly savepointIntervalMs?: number;
   /** How long savepoints are kept (how far back a replay can rewind state). @defaultValue 24 h */
   readonly savepointRetentionMs?: number;
-  /** Where a partition with neither a checkpoint nor a committed offset starts. @defaultValue false (new records only) */
+  /**
+   * Where a partition without a checkpointed offset starts: at the earliest
+   * record retention kept (true), or at the records that arrive after it is
+   * first assigned (false). The alerter's job is completeness — a service whose
+   * first points arrive while it is down must still alert — so true.
+   * @defaultValue true
+   */
   readonly fromBeginning?: boolean;
   readonly sessionTimeoutMs?: number;
   readonly metrics?: AlerterMetrics;
@@ -101,6 +107,8 @@ const SAVEPOINTS_PER_CHECKPOINT = 16;
  */
 export class AlerterRunner {
   private readonly consumer: Consumer;
+  /** Reads log start offsets for partitions without a checkpointed offset. */
+  private readonly admin: Admin;
   private readonly store: CheckpointStore;
   private readonly alerter: WindowedAlerter;
   private readonly owned = new Map<number, OwnedPartition>();
@@ -122,12 +130,14 @@ export class AlerterRunner {
       allowAutoTopicCreation: false,
       ...(options.sessionTimeoutMs ? { sessionTimeout: options.sessionTimeoutMs } : {}),
     });
+    this.admin = options.kafka.admin();
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => this.onJoin(payload.memberAssignment[options.topic] ?? []));
   }
 
   async start(): Promise<void> {
+    await this.admin.connect();
     await this.consumer.connect();
-    await this.consumer.subscribe({ topics: [this.options.topic], fromBeginning: this.options.fromBeginning ?? false });
+    await this.consumer.subscribe({ topics: [this.options.topic], fromBeginning: this.fromBeginning });
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -150,6 +160,11 @@ export class AlerterRunner {
       } while (this.checkpointFailures === 0 && [...this.owned.values()].some((owned) => owned.savepoints.length > 0));
     });
     await this.consumer.disconnect();
+    await this.admin.disconnect();
+  }
+
+  private get fromBeginning(): boolean {
+    return this.options.fromBeginning ?? true;
   }
 
   /** Global event-time watermark of this member (ms). */
@@ -326,6 +341,7 @@ export class AlerterRunner {
     const generation = this.generation;
     const pending = [...this.assigned].filter((p) => this.owned.get(p)?.generation !== generation && !this.fenced.has(p));
     const claimed = await this.store.claim(pending);
+    const logStart = await this.logStartOffsets(claimed.filter((checkpoint) => checkpoint.nextOffset === null));
     if (generation !== this.generation) return undefined; // a rebalance happened meanwhile; the next batch restores
     for (const checkpoint of claimed) {
       this.alerter.revoke(checkpoint.partition);
@@ -333,7 +349,7 @@ export class AlerterRunner {
       this.owned.set(checkpoint.partition, {
         generation,
         epoch: checkpoint.epoch,
-        nextOffset: checkpoint.nextOffset,
+        nextOffset: checkpoint.nextOffset ?? logStart.get(checkpoint.partition) ?? null,
         maxEventTime: null,
         dirty: false,
         sought: false,
@@ -351,6 +367,20 @@ export class AlerterRunner {
       'alerter partitions restored from their checkpoints',
     );
     return this.owned.get(partition);
+  }
+
+  /**
+   * Where partitions that have no checkpointed offset start, with
+   * `fromBeginning`: the log start offset, so the first batch seeks there
+   * whatever Kafka's committed offset or kafkajs's default says (those apply
+   * only without a committed offset, and a fetch that ran before the claim may
+   * already be past the start). Without `fromBeginning`: nothing (kafkajs's
+   * position, the log end when nothing was committed).
+   */
+  private async logStartOffsets(fresh: readonly ClaimedCheckpoint[]): Promise<Map<number, number>> {
+    if (!this.fromBeginning || fresh.length === 0) return new Map();
+    const offsets = await this.admin.fetchTopicOffsets(this.options.topic);
+    return new Map(offsets.map((p) => [p.partition, Number(p.low)]));
   }
 
   private drop(partition: number): void {
