@@ -51,11 +51,16 @@ function home(s: Settings, server: Server): ServerHome {
   };
 }
 
+/** Where a process of the server started from this data dir runs: its data dir, and any work dir of its own. */
+function processDirs(s: Settings, server: Server): string[] {
+  const h = home(s, server);
+  return [h.dir, ...(server.workDirs?.(h) ?? [])];
+}
+
 /** The pid of the server started from this data dir, if it is still running. */
 function runningPid(s: Settings, server: Server): number | undefined {
-  const { dir, pidPath } = home(s, server);
-  const pid = readPid(pidPath);
-  return pid !== undefined && isOurs(pid, dir) ? pid : undefined;
+  const pid = readPid(home(s, server).pidPath);
+  return pid !== undefined && isOurs(pid, processDirs(s, server)) ? pid : undefined;
 }
 
 function logSize(path: string): number {
@@ -124,10 +129,10 @@ async function start(s: Settings, server: Server, run: Run): Promise<number> {
 }
 
 async function awaitReady(s: Settings, server: Server, pid: number): Promise<void> {
-  const { dir } = home(s, server);
+  const dirs = processDirs(s, server);
   const ready = await waitFor(
     async () => {
-      if (!isOurs(pid, dir)) throw new ServerFailure(server, `exited while starting (pid ${pid})`);
+      if (!isOurs(pid, dirs)) throw new ServerFailure(server, `exited while starting (pid ${pid})`);
       return server.ready(s);
     },
     s.timeoutMs,

@@ -112,16 +112,23 @@ export function isAlive(pid: number): boolean {
   return stat !== undefined && stat.state !== 'Z';
 }
 
-/** The pid is a live process whose working directory is `dir` or below: a recycled pid is not ours. */
-export function isOurs(pid: number, dir: string): boolean {
+/** The pid is a live process whose working directory is one of `dirs` or below: a recycled pid is not ours. */
+export function isOurs(pid: number, dirs: readonly string[]): boolean {
   if (!isAlive(pid)) return false;
+  let cwd: string;
   try {
-    const cwd = readlinkSync(`/proc/${pid}/cwd`);
-    const home = realpathSync(dir);
-    return cwd === home || cwd.startsWith(`${home}/`);
+    cwd = readlinkSync(`/proc/${pid}/cwd`);
   } catch {
     return false;
   }
+  return dirs.some((dir) => {
+    try {
+      const home = realpathSync(dir);
+      return cwd === home || cwd.startsWith(`${home}/`);
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** `pid` and all its descendants, parents first. */

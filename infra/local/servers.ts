@@ -2,9 +2,9 @@
  * The four local servers: which ports each binds, how to prepare and start it, and how to tell
  * that it is ready. infra.ts drives them all the same way.
  */
-import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import { chownSync, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { execFile } from 'node:child_process';
 import { type Settings } from './config.ts';
 import { ensureInstalled, isRoot, javaCommand, pomProperty, resolveJars } from './install.ts';
@@ -34,6 +34,8 @@ export interface Server {
   afterStart?(s: Settings, home: ServerHome): Promise<void>;
   /** The signal asking for a clean shutdown. */
   readonly stopSignal: NodeJS.Signals;
+  /** Folders outside `home.dir` its process may run in (its pid is recognised as ours there too). */
+  workDirs?(home: ServerHome): string[];
 }
 
 const HERE = import.meta.dirname;
@@ -61,6 +63,7 @@ export const SERVERS: readonly Server[] = [
     name: 'postgres',
     ports: (s) => [s.postgres.port],
     address: (s) => `postgres://${s.postgres.user}@127.0.0.1:${s.postgres.port}/${s.postgres.database}`,
+    workDirs: (home) => [postgresOutsideDir(home)],
     prepare: preparePostgres,
     ready: pgIsReady,
     afterStart: createAppRoleAndDatabase,
@@ -124,8 +127,7 @@ async function preparePostgres(s: Settings, home: ServerHome): Promise<Launch> {
   const postgres = await ensureInstalled(join(PG_BIN, 'postgres'), 'postgresql-15');
   // initdb refuses to run as root, so as root the cluster belongs to Debian's postgres user.
   const user = isRoot() ? osUser('postgres') : undefined;
-  const pgdata = join(home.dir, 'pgdata');
-  const sockets = socketDir(home);
+  const { root, pgdata, sockets } = await postgresLayout(home, user);
   await initCluster(pgdata, sockets, home, user);
   const args = [
     '-D',
@@ -142,19 +144,57 @@ async function preparePostgres(s: Settings, home: ServerHome): Promise<Launch> {
   return {
     command: postgres,
     args,
-    cwd: home.dir,
+    cwd: root,
     logPath: home.logPath,
     user,
   };
 }
 
+/** Where the cluster lives: its folder (the process's working directory), data and socket folders. */
+interface PostgresLayout {
+  readonly root: string;
+  readonly pgdata: string;
+  readonly sockets: string;
+}
+
+/**
+ * As root, Postgres runs as the postgres OS user, which cannot enter a clone inside a folder
+ * other users cannot traverse (root cloning into /root/…, a 0700 temp dir). Then the cluster
+ * lives outside the clone, in a folder of that user under /var/tmp named after the data dir
+ * (so clones never share one): `/var/tmp/qls-postgres-<hash>/{pgdata,run}`. Logs and the pid
+ * file stay in the data dir (written by the manager, as root).
+ */
+export function postgresOutsideDir(home: ServerHome): string {
+  return join('/var/tmp', `qls-postgres-${createHash('sha256').update(resolve(home.dir)).digest('hex').slice(0, 16)}`);
+}
+
+/**
+ * The layout in use: the cluster outside the clone if one is there; else inside the data dir
+ * when it holds one or the postgres user can enter it (every clone so far); else outside.
+ */
+async function postgresLayout(home: ServerHome, user: OsUser | undefined): Promise<PostgresLayout> {
+  const inside = { root: home.dir, pgdata: join(home.dir, 'pgdata'), sockets: join(home.dir, 'run') };
+  if (!user) return inside;
+  const root = postgresOutsideDir(home);
+  const outside = { root, pgdata: join(root, 'pgdata'), sockets: join(root, 'run') };
+  if (existsSync(join(outside.pgdata, 'PG_VERSION'))) return outside;
+  if (existsSync(join(inside.pgdata, 'PG_VERSION')) || (await canEnter(home.dir, user))) return inside;
+  mkdirSync(root, { recursive: true, mode: 0o700 });
+  const stat = lstatSync(root);
+  if (!stat.isDirectory() || (stat.uid !== 0 && stat.uid !== user.uid)) {
+    throw new Error(`${root} is not a folder of root or ${user.name}: remove it and run up again`);
+  }
+  chownSync(root, user.uid, user.gid);
+  return outside;
+}
+
+function canEnter(dir: string, user: OsUser): Promise<boolean> {
+  return new Promise((resolve) => execFile('test', ['-x', dir], { uid: user.uid, gid: user.gid }, (error) => resolve(!error)));
+}
+
 function pgIsReady(s: Settings): Promise<boolean> {
   const args = ['-q', '-h', '127.0.0.1', '-p', String(s.postgres.port), '-t', '2'];
   return commandSucceeds(join(PG_BIN, 'pg_isready'), args, PROBE_TIMEOUT_MS + 1_000);
-}
-
-function socketDir(home: ServerHome): string {
-  return join(home.dir, 'run');
 }
 
 async function initCluster(pgdata: string, sockets: string, home: ServerHome, user: OsUser | undefined): Promise<void> {
@@ -164,7 +204,7 @@ async function initCluster(pgdata: string, sockets: string, home: ServerHome, us
   if (existsSync(versionFile)) {
     const version = readFileSync(versionFile, 'utf8').trim();
     if (version !== '15')
-      throw new Error(`${pgdata} holds a Postgres ${version} cluster; this needs 15 (delete ${home.dir} to start over)`);
+      throw new Error(`${pgdata} holds a Postgres ${version} cluster; this needs 15 (delete ${dirname(pgdata)} to start over)`);
     return;
   }
   // No PG_VERSION means no cluster or a half-written one: initdb wants an empty directory.
@@ -196,7 +236,8 @@ function assertReachable(dir: string, user: OsUser): Promise<void> {
 }
 
 /** The app's role and database from DATABASE_URL; re-applied each start so the URL stays the truth. */
-function createAppRoleAndDatabase(s: Settings, home: ServerHome): Promise<void> {
+async function createAppRoleAndDatabase(s: Settings, home: ServerHome): Promise<void> {
+  const { sockets } = await postgresLayout(home, isRoot() ? osUser('postgres') : undefined);
   const sql = [
     `SELECT format(CASE WHEN EXISTS (SELECT FROM pg_roles WHERE rolname = :'user') THEN 'ALTER ROLE %I LOGIN PASSWORD %L'`,
     `  ELSE 'CREATE ROLE %I LOGIN PASSWORD %L' END, :'user', :'password') \\gexec`,
@@ -204,7 +245,7 @@ function createAppRoleAndDatabase(s: Settings, home: ServerHome): Promise<void> 
     `  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'db') \\gexec`,
   ].join('\n');
   const { user, password, database, port } = s.postgres;
-  const args = ['-X', '-q', '-h', socketDir(home), '-p', String(port), '-U', 'postgres', '-d', 'postgres', '-v', 'ON_ERROR_STOP=1'];
+  const args = ['-X', '-q', '-h', sockets, '-p', String(port), '-U', 'postgres', '-d', 'postgres', '-v', 'ON_ERROR_STOP=1'];
   const variables = ['-v', `user=${user}`, '-v', `password=${password}`, '-v', `db=${database}`];
   return new Promise((resolve, reject) => {
     const child = execFile(join(PG_BIN, 'psql'), [...args, ...variables], (error, _stdout, stderr) =>
