@@ -5,7 +5,7 @@ import { ApiExceptionFilter, type FailedRequest } from './api-exception.filter';
 import { AuthenticationError } from './auth/jwt.verifier';
 
 function answerTo(exception: unknown, headersSent = false) {
-  const logger = { error: jest.fn(), debug: jest.fn() };
+  const logger = { error: jest.fn(), warn: jest.fn(), debug: jest.fn() };
   const failed: FailedRequest[] = [];
   const filter = new ApiExceptionFilter({
     logger: logger as unknown as Logger,
@@ -53,5 +53,18 @@ describe('ApiExceptionFilter', () => {
     const { answer, logger } = answerTo(error, true);
     expect(logger.error).toHaveBeenCalledWith({ err: error, url: '/things?x=1' }, 'request failed');
     expect(answer).toMatchObject({ destroyed: true, body: undefined });
+  });
+
+  it('logs a transient dependency failure (503) at warn and a client error (4xx) at debug, never at error', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    const unavailable = answerTo(refused);
+    expect(unavailable.answer).toMatchObject({ status: 503, headers: { 'Retry-After': '1' } });
+    expect(unavailable.logger.warn).toHaveBeenCalledTimes(1);
+    expect(unavailable.logger.error).not.toHaveBeenCalled();
+
+    const refusal = answerTo(new AuthenticationError('token expired'));
+    expect(refusal.answer.status).toBe(401);
+    expect(refusal.logger.debug).toHaveBeenCalledTimes(1);
+    expect(refusal.logger.error).not.toHaveBeenCalled();
   });
 });
