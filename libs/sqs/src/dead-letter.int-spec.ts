@@ -279,6 +279,46 @@ describe('DeadLetterQueue (real ElasticMQ server)', () => {
     expect(typed?.MessageAttributes).toEqual({ 'retry-budget': { DataType: 'Number', StringValue: '3' } });
   });
 
+  it('dead-letters a message with the 10 attributes SQS allows with its reason (13 with the dead-letter ones), and a redrive gives it back its own 10', async () => {
+    const pair = await queuePair('dlq-crowded');
+    const own = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`app-${i}`, `value-${i}`]));
+    await resources.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: pair.url,
+        MessageBody: 'crowded',
+        MessageAttributes: Object.fromEntries(
+          Object.entries(own).map(([name, value]) => [name, { DataType: 'String', StringValue: value }]),
+        ),
+      }),
+    );
+    const consumer = new SqsConsumer(resources.sqs, { queueUrl: pair.url, deadLetterQueueUrl: pair.dlqUrl, waitTimeSeconds: 1 });
+    await consumer.start(async () => {
+      throw new PermanentError('TEST.REJECTED', 'rejected for the test');
+    });
+    try {
+      await waitFor(async () => (await queueDepth(resources.sqs, pair.dlqUrl)).visible === 1, {
+        timeoutMs: 15_000,
+        description: 'the dead letter',
+      });
+    } finally {
+      await stopConsumer(consumer, 1);
+    }
+    const dlq = await open(pair);
+    const [listed] = await dlq.list();
+    expect(listed).toMatchObject({
+      body: 'crowded',
+      errorCode: 'TEST.REJECTED',
+      errorReason: 'rejected for the test',
+      originalSource: pair.url,
+    });
+    expect((await dlq.inspect(listed?.messageId ?? ''))?.attributes).toMatchObject(own);
+
+    expect(await dlq.redrive({ method: 'receive-send-delete' })).toEqual({ moved: 1, method: 'receive-send-delete' });
+    const [back] = await receiveAll(pair.url, 1);
+    expect(back?.Body).toBe('crowded');
+    expect(attributesOf(back ?? {})).toEqual(own);
+  });
+
   it('redrives at most maxMessages by receive-send-delete, which a move task cannot do', async () => {
     const pair = await queuePair('dlq-max');
     await deadLetterByHandler(pair, 7);

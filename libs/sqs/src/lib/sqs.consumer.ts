@@ -19,6 +19,7 @@ import {
   isRetriable,
   withConsumerSpan,
 } from '@qls/messaging';
+import { deadLetterHeaders } from './dead-letter';
 import { SQS_BATCH_LIMIT, SqsPublisher } from './sqs.publisher';
 
 /** Structured logger shape (pino-compatible). */
@@ -70,9 +71,17 @@ export interface SqsConsumerOptions {
   /**
    * The queue's RedrivePolicy maxReceiveCount. A FIFO message retried in place
    * (see `processInOrder`) goes to the DLQ itself when its attempts reach it.
+   * An application that counts its own failures (the notification worker)
+   * dead-letters before it; this is then the safety net.
    * @defaultValue 3
    */
   readonly maxReceiveCount?: number;
+  /**
+   * Called once a message's DLQ copy is published (before its delete), with
+   * the error that sent it there: the application records that it is dead-lettered,
+   * and why. A failure is logged; the copy is in the DLQ either way.
+   */
+  readonly onDeadLettered?: (message: InboundMessage, error: unknown) => Promise<void>;
   readonly logger?: SqsLogger;
 }
 
@@ -279,14 +288,18 @@ export class SqsConsumer implements MessageConsumer {
           ...(message.key === undefined ? {} : { key: message.key }),
           deduplicationId: message.id,
           body: message.body,
-          headers: {
-            ...message.headers,
+          headers: deadLetterHeaders(message.headers, {
             [Headers.errorCode]: errorCode(error),
             [Headers.errorReason]: errorMessage(error).slice(0, 1_000),
             [Headers.originalSource]: this.options.queueUrl,
-          },
+          }),
         },
       ]);
+      await this.options
+        .onDeadLettered?.(message, error)
+        .catch((secondary: unknown) =>
+          this.options.logger?.error({ ...log, secondary: errorMessage(secondary) }, 'dead-lettered, but could not record it'),
+        );
       this.scheduleDelete(message.id, receiptHandle);
       return true;
     } catch (secondary) {
