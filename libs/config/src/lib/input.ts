@@ -123,23 +123,22 @@ export function safeJsonObject(limits: JsonLimits) {
   });
 }
 
-/** An integer in [min, max] (both within ±2^53 − 1), from a JSON number. */
+/** An integer in [min, max] (both within ±2^53 − 1), from a JSON number; one message for every way it is wrong. */
 export function boundedInt({ min, max }: { min: number; max: number }) {
-  return z
-    .number({ error: 'expected a number' })
-    .int('expected an integer')
-    .min(Math.max(min, Number.MIN_SAFE_INTEGER))
-    .max(Math.min(max, Number.MAX_SAFE_INTEGER));
+  const low = Math.max(min, Number.MIN_SAFE_INTEGER);
+  const high = Math.min(max, Number.MAX_SAFE_INTEGER);
+  const message = `expected an integer from ${low} to ${high}`;
+  return z.number({ error: message }).int(message).min(low, message).max(high, message);
 }
 
 /**
- * An integer in [min, max] from a query string or path parameter: decimal
- * digits only (no exponent, no `1e999`), then the range. Answers a number.
+ * An integer in [min, max] from a query string or path parameter given once:
+ * decimal digits only (no exponent, no `1e999`), then the range. Answers a number.
  */
 export function boundedIntParam({ min, max }: { min: number; max: number }) {
   return z
-    .string()
-    .regex(/^-?\d{1,16}$/, 'expected an integer')
+    .string({ error: 'expected a single value' })
+    .regex(/^-?\d{1,16}$/, `expected an integer from ${min} to ${max}`)
     .transform(Number)
     .pipe(boundedInt({ min, max }));
 }

@@ -1,4 +1,4 @@
-import { DEFAULT_DATE_RANGE, excerpt, unsafeTextReason, z } from '@qls/config';
+import { DEFAULT_DATE_RANGE, boundedIntParam, excerpt, unsafeTextReason, z } from '@qls/config';
 import { type FieldIssue, FeedValidationError } from './feed-api.errors';
 
 /** Who is asking: the authenticated user (the token's `sub`). */
@@ -68,11 +68,7 @@ function createPostSchema(limits: FeedApiLimits) {
 /** A query parameter given once, as a string (Express makes repeats arrays and `a[b]=` objects). */
 const param = z.string({ error: 'expected a single value' });
 
-const intParam = (min: number, max: number) =>
-  param
-    .regex(/^\d{1,9}$/, `expected an integer from ${min} to ${max}`)
-    .transform(Number)
-    .pipe(z.number().min(min, `expected an integer from ${min} to ${max}`).max(max, `expected an integer from ${min} to ${max}`));
+const intParam = (min: number, max: number) => boundedIntParam({ min, max });
 
 function feedQuerySchema(limits: FeedApiLimits) {
   return z.strictObject({
