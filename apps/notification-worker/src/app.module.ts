@@ -5,6 +5,7 @@ import {
   BreakerProvider,
   LocalProvider,
   NotificationHandler,
+  NotificationReconciler,
   SendGuard,
   channels,
   createNotificationWorkerMetrics,
@@ -91,8 +92,9 @@ function createWorker(
     }),
   );
   const guard = new SendGuard(pool, redis, { leaseMs: config.WORKER_MAX_PROCESSING_SECONDS * 1000 });
-  const handler = new NotificationHandler(guard, providers, { maxReceives: config.NOTIFICATIONS_MAX_RECEIVES, metrics });
+  const handler = new NotificationHandler(guard, providers, { maxAttempts: config.NOTIFICATIONS_MAX_ATTEMPTS, metrics });
   let consumer: SqsConsumer | undefined;
+  let reconciler: NotificationReconciler | undefined;
   let depthTimer: NodeJS.Timeout | undefined;
   return {
     async start() {
@@ -109,8 +111,10 @@ function createWorker(
         visibilityTimeoutSeconds: config.WORKER_VISIBILITY_TIMEOUT_SECONDS,
         maxProcessingSeconds: config.WORKER_MAX_PROCESSING_SECONDS,
         maxReceiveCount: config.NOTIFICATIONS_MAX_RECEIVES,
+        onDeadLettered: handler.deadLettered,
         logger,
       });
+      reconciler = new NotificationReconciler(pool, sqs, { queueUrl, deadLetterQueueUrl, metrics, logger });
       const queue = config.NOTIFICATIONS_QUEUE;
       await consumer.start(async (message) => {
         metrics.messageAge.set({ queue }, Math.max(0, (Date.now() - message.timestamp) / 1000));
@@ -122,12 +126,14 @@ function createWorker(
         metrics.queueVisible.set({ queue }, depth.visible);
         metrics.queueInFlight.set({ queue }, depth.inFlight);
       };
+      reconciler.start();
       depthTimer = setInterval(() => void refreshDepth(), 5_000);
       await refreshDepth();
       logger.info({ queueUrl, concurrency: config.WORKER_CONCURRENCY }, 'consuming notifications');
     },
     async stop() {
       clearInterval(depthTimer);
+      await reconciler?.stop();
       await consumer?.stop();
       for (const provider of providers.values()) provider.shutdown();
       redis.disconnect();

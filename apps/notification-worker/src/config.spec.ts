@@ -23,6 +23,14 @@ describe('notification-worker config', () => {
     ).toThrow(/WORKER_MAX_PROCESSING_SECONDS: must be at least WORKER_VISIBILITY_TIMEOUT_SECONDS/);
   });
 
+  it("keeps the queue's receive limit a safety net above the provider attempts, naming the variable", () => {
+    const config = loadConfig(configSchema, required);
+    expect([config.NOTIFICATIONS_MAX_ATTEMPTS, config.NOTIFICATIONS_MAX_RECEIVES]).toEqual([3, 10]);
+    expect(() => loadConfig(configSchema, { ...required, NOTIFICATIONS_MAX_RECEIVES: '3' })).toThrow(
+      /NOTIFICATIONS_MAX_RECEIVES: must be more than NOTIFICATIONS_MAX_ATTEMPTS/,
+    );
+  });
+
   it('reads provider faults as JSON and names a malformed value', () => {
     expect(loadConfig(configSchema, { ...required, LOCAL_PROVIDER_FAULTS: '{"sms":{"latencyMs":50}}' }).LOCAL_PROVIDER_FAULTS).toEqual({
       sms: { latencyMs: 50 },

@@ -14,8 +14,13 @@ export const configSchema = z
     /** Queue name; `notifications.fifo` selects the FIFO path (per-user order). */
     NOTIFICATIONS_QUEUE: z.string().min(1).default('notifications'),
     NOTIFICATIONS_DLQ: z.string().min(1).default('notifications-dlq'),
-    /** The queue's RedrivePolicy maxReceiveCount (infra/provision/topology.json). */
-    NOTIFICATIONS_MAX_RECEIVES: positiveInt.default(3),
+    /**
+     * The queue's RedrivePolicy maxReceiveCount (infra/provision/topology.json): a
+     * safety net well above NOTIFICATIONS_MAX_ATTEMPTS (ADR 0005).
+     */
+    NOTIFICATIONS_MAX_RECEIVES: positiveInt.default(10),
+    /** Failed provider attempts after which the worker dead-letters a notification, with the reason. */
+    NOTIFICATIONS_MAX_ATTEMPTS: positiveInt.default(3),
     /** Stopping waits for the 20 s long poll in progress, then for in-flight sends. */
     SHUTDOWN_TIMEOUT_MS: positiveInt.default(50_000),
     WORKER_CONCURRENCY: positiveInt.max(1_000).default(50),
@@ -36,6 +41,10 @@ export const configSchema = z
           return z.NEVER;
         }
       }),
+  })
+  .refine((c) => c.NOTIFICATIONS_MAX_RECEIVES > c.NOTIFICATIONS_MAX_ATTEMPTS, {
+    path: ['NOTIFICATIONS_MAX_RECEIVES'],
+    message: 'must be more than NOTIFICATIONS_MAX_ATTEMPTS: the queue would dead-letter before the worker, without a reason',
   })
   .refine((c) => c.WORKER_MAX_PROCESSING_SECONDS >= c.WORKER_VISIBILITY_TIMEOUT_SECONDS, {
     path: ['WORKER_MAX_PROCESSING_SECONDS'],

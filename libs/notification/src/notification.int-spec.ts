@@ -32,7 +32,7 @@ describe('notification worker (real ElasticMQ, Postgres, Redis)', () => {
     resources = new TestResources();
     ({ pool } = await resources.postgres());
     await migrate(pool, readMigrations(migrations));
-    const { url, dlqUrl } = await resources.queue('notifications', { visibilityTimeoutSeconds: 3, maxReceiveCount: 3 });
+    const { url, dlqUrl } = await resources.queue('notifications', { visibilityTimeoutSeconds: 3, maxReceiveCount: 10 });
     queue = { url, dlqUrl: dlqUrl ?? '' };
     providers = new Map(channels.map((channel) => [channel, new LocalProvider(channel, pool)]));
     consumers = [];
@@ -56,7 +56,7 @@ describe('notification worker (real ElasticMQ, Postgres, Redis)', () => {
   /** A worker: guard + handler + pooled consumer, as apps/notification-worker wires them. */
   function startWorker(options: { leaseMs?: number; concurrency?: number } = {}): SqsConsumer {
     const guard = new SendGuard(pool, resources.redis(), { leaseMs: options.leaseMs ?? 10_000 });
-    const handler = new NotificationHandler(guard, providers, { maxReceives: 3 });
+    const handler = new NotificationHandler(guard, providers, { maxAttempts: 3 });
     const consumer = new SqsConsumer(resources.sqs, {
       queueUrl: queue.url,
       deadLetterQueueUrl: queue.dlqUrl,
@@ -64,6 +64,8 @@ describe('notification worker (real ElasticMQ, Postgres, Redis)', () => {
       waitTimeSeconds: 1,
       visibilityTimeoutSeconds: 3,
       retry: { initialMs: 1_000, maxMs: 1_000 },
+      maxReceiveCount: 10,
+      onDeadLettered: handler.deadLettered,
     });
     consumers.push(consumer);
     void consumer.start(handler.handle);
@@ -160,15 +162,21 @@ describe('notification worker (real ElasticMQ, Postgres, Redis)', () => {
     expect(row).toMatchObject({ status: 'dead_lettered', attempts: 1 });
   });
 
-  it('dead-letters a transient failure that never recovers after exactly 3 receives, and sends it once redriven', async () => {
+  it('dead-letters a transient failure that never recovers after exactly 3 failed provider attempts, and sends it once redriven', async () => {
     const [id] = await request(1, 'push');
     provider('push').faults = { transientRate: 1 };
     startWorker();
     await waitFor(async () => (await queueDepth(resources.sqs, queue.dlqUrl)).visible === 1, { timeoutMs: 30_000, description: 'the DLQ' });
-    expect((await pool.query('SELECT status, attempts FROM notifications WHERE id = $1', [id])).rows[0]).toEqual({
-      status: 'dead_lettered',
-      attempts: 3,
-    });
+    await waitFor(
+      async () =>
+        (
+          await pool.query(
+            "SELECT 1 FROM notifications WHERE id = $1 AND status = 'dead_lettered' AND attempts = 3 AND provider_failures = 3",
+            [id],
+          )
+        ).rowCount === 1,
+      { description: 'the row dead_lettered after 3 attempts, 3 of them failed' },
+    );
 
     provider('push').faults = {};
     const { Attributes } = await resources.sqs.send(
@@ -239,7 +247,7 @@ describe('notification worker (real ElasticMQ, Postgres, Redis)', () => {
   }, 120_000);
 
   it('on the FIFO path (MessageGroupId = userId) sends the notifications of each user in order', async () => {
-    const { url, dlqUrl } = await resources.queue('notifications', { fifo: true, visibilityTimeoutSeconds: 3, maxReceiveCount: 3 });
+    const { url, dlqUrl } = await resources.queue('notifications', { fifo: true, visibilityTimeoutSeconds: 3, maxReceiveCount: 10 });
     queue = { url, dlqUrl: dlqUrl ?? '' };
     faults({ failFirstSendOf: 0.1 });
     const users = ['ada', 'bob', 'cyd', 'dan'];

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type Redis from 'ioredis';
-import type { Pool } from 'pg';
+import { Pool } from 'pg';
 import { migrate, readMigrations } from '@qls/provisioning';
 import { TestResources, waitFor } from '@qls/testing';
 import { type Lease, LocalProvider, SendGuard } from './index';
@@ -44,7 +44,7 @@ describe('SendGuard and LocalProvider (real Postgres and Redis)', () => {
     const leases = (await Promise.all(ids.map((id) => guard.claim(id)))).map(leaseOf);
     expect(new Set(leases.map((l) => l.token)).size).toBe(50);
     expect(leases.every((l) => l.attempts === 1)).toBe(true);
-    expect(await Promise.all(leases.map((l) => guard.sent(l)))).toEqual(leases.map(() => true));
+    expect(await Promise.all(leases.map((l) => guard.sent(l)))).toEqual(leases.map(() => ({ fenced: true, alreadySent: false })));
     // 50 claims and 50 sends, batched: far fewer statements than 100.
     expect(queries.mock.calls.length).toBeLessThan(20);
     queries.mockRestore();
@@ -62,10 +62,10 @@ describe('SendGuard and LocalProvider (real Postgres and Redis)', () => {
     await redis.del(`notification:{${id}}:lease`); // Redis lost it (failover, eviction)
     const second = await guard.claim(id);
     expect(second.kind).toBe('busy');
-    expect(await guard.sent(first)).toBe(true);
+    expect(await guard.sent(first)).toEqual({ fenced: true, alreadySent: false });
   });
 
-  it('refuses a worker whose lease expired and was taken over: holds() is false and its outcome is not recorded', async () => {
+  it('refuses a worker whose lease expired and was taken over: holds() is false, its failure is not recorded, an acceptance is', async () => {
     const guard = new SendGuard(pool, redis, { leaseMs: 300 });
     const [id = ''] = await notifications(1);
     const paused = leaseOf(await guard.claim(id));
@@ -80,9 +80,13 @@ describe('SendGuard and LocalProvider (real Postgres and Redis)', () => {
     const taker = leaseOf(await guard.claim(id));
     expect(taker.attempts).toBe(2);
     expect(await guard.holds(paused)).toBe(false);
-    expect(await guard.sent(paused)).toBe(false);
+    expect(await guard.failed(paused, 'PROVIDER.UNAVAILABLE: timed out')).toBeUndefined();
     expect(await guard.holds(taker)).toBe(true);
-    expect(await guard.sent(taker)).toBe(true);
+    // The paused worker's provider accepted after all: a fact, recorded though its fence was lost.
+    expect(await guard.sent(paused)).toEqual({ fenced: false, alreadySent: false });
+    expect(await guard.sent(taker)).toEqual({ fenced: false, alreadySent: true });
+    const row = (await pool.query('SELECT status, provider_failures FROM notifications WHERE id = $1', [id])).rows[0];
+    expect(row).toEqual({ status: 'sent', provider_failures: 0 });
   });
 
   it('gives the Redis lease back when the durable claim fails, so the redelivery is not kept waiting', async () => {
@@ -93,6 +97,31 @@ describe('SendGuard and LocalProvider (real Postgres and Redis)', () => {
     expect(await redis.exists(`notification:{${id}}:lease`)).toBe(0);
     await pool.query('ALTER TABLE notifications_away RENAME TO notifications');
     expect((await guard.claim(id)).kind).toBe('lease');
+  });
+
+  it('finds the lease free after one busy answer even when the holder wrote its claim to Postgres late: one deadline for Redis and Postgres', async () => {
+    const [id = '', warmUp = ''] = await notifications(2);
+    const leaseMs = 2_000;
+    // The holder's pool is exhausted (load): its Postgres claim starts 1.5 s after its Redis lease was taken.
+    const schema = (await pool.query<{ schema: string }>('SELECT current_schema() AS schema')).rows[0]?.schema ?? '';
+    const holderPool = new Pool({ connectionString: resources.env.DATABASE_URL, max: 1, options: `-c search_path=${schema}` });
+    resources.onCleanup(() => holderPool.end());
+    const holder = new SendGuard(holderPool, redis, { leaseMs });
+    const other = new SendGuard(pool, resources.redis(), { leaseMs });
+    expect((await holder.claim(warmUp)).kind).toBe('lease'); // a busy worker: it has claimed before
+    const busy = await holderPool.connect();
+    const held = holder.claim(id);
+    await waitFor(async () => (await redis.exists(`notification:{${id}}:lease`)) === 1, { description: "the holder's Redis lease" });
+    const freed = new Promise((resolve) => setTimeout(resolve, 1_500)).then(() => busy.release());
+
+    // Redelivered while the holder works: busy. The handler asks SQS to come back when the lease ends, plus 1 s.
+    const first = await other.claim(id);
+    if (first.kind !== 'busy') throw new Error(`expected busy, got ${first.kind}`);
+    await new Promise((resolve) => setTimeout(resolve, first.remainingMs + 1_000));
+    await freed;
+    expect((await held).kind).toBe('lease');
+    const second = await other.claim(id);
+    expect(second).toEqual({ kind: 'lease', lease: expect.objectContaining({ notificationId: id }) });
   });
 
   it('records a batch of provider calls with repeats: one delivery per idempotency key, the rest as duplicates', async () => {

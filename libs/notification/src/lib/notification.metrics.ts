@@ -5,6 +5,15 @@ export interface NotificationWorkerMetrics {
   readonly sends: Counter<'channel' | 'outcome'>;
   /** reason: done (already sent) | busy (another worker holds it) | lease_lost */
   readonly duplicatesSuppressed: Counter<'reason'>;
+  /**
+   * Provider calls the fence did not prevent — reason: replayed (the provider
+   * had accepted the idempotency key before: a worker died after an accepted
+   * send), already_sent (recorded sent by another worker meanwhile), lease_lost
+   * (the caller's lease ended during the call: it was paused).
+   */
+  readonly redundantProviderCalls: Counter<'reason'>;
+  /** Rows the reconciler settled — action: dead_lettered (found in the DLQ) | requeued (message gone). */
+  readonly reconciled: Counter<'action'>;
   readonly handlerErrors: Counter<'code'>;
   /** 0 closed, 1 half-open, 2 open */
   readonly circuitState: Gauge<'channel'>;
@@ -25,6 +34,16 @@ export function createNotificationWorkerMetrics(registry: MetricsRegistry): Noti
       name: 'notification_duplicates_suppressed_total',
       help: 'Deliveries acknowledged without sending, by reason',
       labelNames: ['reason'],
+    }),
+    redundantProviderCalls: registry.counter({
+      name: 'notification_redundant_provider_calls_total',
+      help: 'Provider calls for a notification already delivered or whose lease was lost during the call, by reason',
+      labelNames: ['reason'],
+    }),
+    reconciled: registry.counter({
+      name: 'notification_reconciled_total',
+      help: 'Notifications whose status the reconciler repaired, by action',
+      labelNames: ['action'],
     }),
     handlerErrors: registry.counter({
       name: 'notification_handler_errors_total',

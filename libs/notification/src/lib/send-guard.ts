@@ -11,12 +11,30 @@ export interface Lease {
   readonly token: string;
   /** Attempts so far, this one included. */
   readonly attempts: number;
+  /** Failed provider attempts before this one (reset when a dead letter is redriven). */
+  readonly providerFailures: number;
+  /** The last failure recorded, `CODE: message`. */
+  readonly lastError: string | null;
+  /**
+   * When the lease ends, in ms since the epoch on Postgres's clock: computed
+   * once, before the claim, and given to both Redis and Postgres, so the two
+   * leases end together however late the claim reaches Postgres.
+   */
+  readonly deadline: number;
   /**
    * `performance.now()` before which the lease is certainly still held: the
-   * claim was sent at t, and Postgres set `lease_until` to its own now() —
-   * which is after t — plus `leaseMs`. Less a safety margin for clock rates.
+   * deadline was computed at t as t + `leaseMs`, less a safety margin for
+   * clock rates and for the estimate of Postgres's clock.
    */
   readonly surelyHeldUntil: number;
+}
+
+/** What recording an accepted send found. */
+export interface SentRecord {
+  /** The lease was still this worker's: its fence held through the provider call. */
+  readonly fenced: boolean;
+  /** The notification was already recorded sent (by another worker): this call was redundant. */
+  readonly alreadySent: boolean;
 }
 
 export type Claim =
@@ -37,20 +55,32 @@ export interface SendGuardOptions {
  * at once (SQS is at-least-once).
  *
  * 1. Redis `done:<id>` marker (24 h): a repeat is acknowledged without touching Postgres.
- * 2. Redis `lease:<id>` (SET NX PX): a cheap first filter between workers.
+ * 2. Redis `lease:<id>` (its deadline and token): a cheap first filter between workers.
  * 3. **The durable fence** — the notification row: `UPDATE … SET lease_token`
  *    succeeds only if the row is not sent and no one holds an unexpired lease.
  *    Redis can lose a write (failover, eviction); this row cannot. A worker
  *    whose lease expired (paused past the timeout) fails {@link holds} and
- *    must not send; its outcome updates match no row.
+ *    must not send; its failures are not recorded. Its *acceptance* is: a
+ *    provider that accepted a notification delivered it, whatever the
+ *    bookkeeping says ({@link sent}).
  *
- * The claim and `sent` updates of concurrent sends go to Postgres as one
- * statement per batch ({@link Coalescer}): a worker with 200 sends in flight
- * pays a round trip and a commit per batch, not per notification.
+ * One deadline, one clock: a lease's end is computed once, on Postgres's clock
+ * (estimated from the offset each claim batch reports), and written to Redis
+ * and Postgres alike; Redis compares it with the caller's estimate of
+ * Postgres's clock. A worker told "busy for r ms" finds the lease free in both
+ * after r ms, however late its holder's claim reached Postgres.
+ *
+ * The claim, `sent` and failure updates of concurrent sends go to Postgres as
+ * one statement per batch ({@link Coalescer}): a worker with 200 sends in
+ * flight pays a round trip and a commit per batch, not per notification.
  */
 export class SendGuard {
-  private readonly claims: Coalescer<{ id: string; token: string }, number | undefined>;
-  private readonly sends: Coalescer<{ id: string; token: string }, boolean>;
+  private readonly claims: Coalescer<{ id: string; token: string; deadline: number }, ClaimedRow | undefined>;
+  private readonly sends: Coalescer<{ id: string; token: string }, SentRecord>;
+  private readonly failures: Coalescer<{ id: string; token: string; reason: string }, number | undefined>;
+  /** Postgres's clock minus this process's (`Date.now()`), in ms; learned before the first claim, refreshed by each claim batch. */
+  private clockOffsetMs: number | undefined;
+  private clockSync: Promise<void> | undefined;
 
   constructor(
     private readonly pool: Pool,
@@ -59,25 +89,44 @@ export class SendGuard {
   ) {
     this.claims = new Coalescer({ run: (leases) => this.claimAll(leases), maxInFlight: 2 });
     this.sends = new Coalescer({ run: (leases) => this.recordSent(leases), maxInFlight: 2 });
+    this.failures = new Coalescer({ run: (leases) => this.recordFailures(leases), maxInFlight: 2 });
   }
 
   async claim(notificationId: string): Promise<Claim> {
+    if (this.clockOffsetMs === undefined) await (this.clockSync ??= this.syncClock());
     const token = randomUUID();
+    const startedAt = performance.now();
+    const now = this.postgresNow();
+    const deadline = Math.round(now + this.options.leaseMs);
     const fast = Number(
-      await FAST_CLAIM.run(this.redis, [doneKey(notificationId), leaseKey(notificationId)], [token, this.options.leaseMs]),
+      await FAST_CLAIM.run(
+        this.redis,
+        [doneKey(notificationId), leaseKey(notificationId)],
+        [token, deadline, Math.round(now), this.options.leaseMs * 2],
+      ),
     );
     if (fast === DONE) return { kind: 'done' };
     if (fast !== LEASED) return { kind: 'busy', remainingMs: Math.max(0, fast) };
-    const claimedAt = performance.now();
-    const attempts = await this.claims.submit({ id: notificationId, token }).catch(async (error: unknown) => {
+    const row = await this.claims.submit({ id: notificationId, token, deadline }).catch(async (error: unknown) => {
       // The durable claim failed (Postgres away, a deadlock): give the Redis lease
       // back, or the redelivery would wait it out as "busy".
       await this.redis.del(leaseKey(notificationId)).catch(() => undefined);
       throw error;
     });
-    if (attempts !== undefined) {
-      const surelyHeldUntil = claimedAt + this.options.leaseMs * (1 - LEASE_SAFETY_MARGIN);
-      return { kind: 'lease', lease: { notificationId, token, attempts, surelyHeldUntil } };
+    if (row !== undefined) {
+      const surelyHeldUntil = startedAt + this.options.leaseMs * (1 - LEASE_SAFETY_MARGIN);
+      return {
+        kind: 'lease',
+        lease: {
+          notificationId,
+          token,
+          attempts: row.attempts,
+          providerFailures: row.providerFailures,
+          lastError: row.lastError,
+          deadline,
+          surelyHeldUntil,
+        },
+      };
     }
 
     await this.redis.del(leaseKey(notificationId));
@@ -111,65 +160,146 @@ export class SendGuard {
     return this.options.leaseMs / 3;
   }
 
-  /** Extends the lease while a slow send runs; false once it is lost (expired and taken over). */
+  /** Extends the lease while a slow send runs (a new deadline, to both stores); false once it is lost (expired and taken over). */
   async renew(lease: Lease): Promise<boolean> {
+    const deadline = Math.round(this.postgresNow() + this.options.leaseMs);
     const { rowCount } = await this.pool.query(
-      `UPDATE notifications SET lease_until = now() + make_interval(secs => $3::double precision / 1000)
+      `UPDATE notifications SET lease_until = to_timestamp($3::float8 / 1000)
         WHERE id = $1 AND lease_token = $2 AND lease_until > now()`,
-      [lease.notificationId, lease.token, this.options.leaseMs],
+      [lease.notificationId, lease.token, deadline],
     );
-    if (rowCount === 1) await this.redis.pexpire(leaseKey(lease.notificationId), this.options.leaseMs);
+    if (rowCount === 1) {
+      await this.redis.set(leaseKey(lease.notificationId), `${deadline} ${lease.token}`, 'PX', this.options.leaseMs * 2);
+    }
     return rowCount === 1;
   }
 
-  /** Records the send, then the done marker; the message is deleted only after this. */
-  async sent(lease: Lease): Promise<boolean> {
+  /**
+   * Records an accepted send — from a stale lease too: an acceptance is a
+   * fact and beats `failed` or `dead_lettered` — then the done marker; the
+   * message is deleted only after this.
+   */
+  async sent(lease: Lease): Promise<SentRecord> {
     const recorded = await this.sends.submit({ id: lease.notificationId, token: lease.token });
     await this.markDone(lease.notificationId);
     return recorded;
   }
 
-  /** Records a failed attempt and gives the lease up, so a redelivery can take it at once. */
-  async failed(lease: Lease, reason: string, status: 'failed' | 'dead_lettered'): Promise<void> {
+  /**
+   * Records a failed provider attempt (`reason`: `CODE: message`) and gives
+   * the lease up, so a redelivery can take it at once. Returns the
+   * notification's failed provider attempts, this one included, or
+   * `undefined` when the lease was no longer this worker's (nothing recorded).
+   */
+  async failed(lease: Lease, reason: string): Promise<number | undefined> {
+    const failures = await this.failures.submit({ id: lease.notificationId, token: lease.token, reason: reason.slice(0, 2_000) });
+    if (failures !== undefined) await this.redis.del(leaseKey(lease.notificationId));
+    return failures;
+  }
+
+  /** Gives a lease up without an attempt (its failures were already spent: it goes to the DLQ instead). */
+  async release(lease: Lease): Promise<void> {
     await this.pool.query(
-      `UPDATE notifications SET status = $3, last_error = $4, updated_at = now(), lease_token = NULL, lease_until = NULL
+      `UPDATE notifications SET status = 'failed', lease_token = NULL, lease_until = NULL, updated_at = now()
         WHERE id = $1 AND lease_token = $2`,
-      [lease.notificationId, lease.token, status, reason.slice(0, 2_000)],
+      [lease.notificationId, lease.token],
     );
     await this.redis.del(leaseKey(lease.notificationId));
   }
 
   /**
-   * One UPDATE for a batch of claims; the attempt count for each lease taken.
-   * A lease is taken only if its own token was written: should one id appear
-   * twice in a batch (Redis lost the first lease), one of the two wins.
+   * Records that the notification's message is in the DLQ, with the reason —
+   * called once the dead-letter copy was published. A sent notification
+   * stays sent, and a live lease of another worker is left alone.
    */
-  private async claimAll(leases: readonly { id: string; token: string }[]): Promise<(number | undefined)[]> {
-    const { rows } = await this.pool.query<{ id: string; token: string; attempts: number }>(
-      `UPDATE notifications n
-          SET status = 'sending', lease_token = c.token, lease_until = now() + make_interval(secs => $3::double precision / 1000),
-              attempts = n.attempts + 1, updated_at = now()
-         FROM unnest($1::uuid[], $2::uuid[]) AS c(id, token)
-        WHERE n.id = c.id AND n.status <> 'sent' AND (n.status <> 'sending' OR n.lease_until < now())
-        RETURNING n.id, n.lease_token AS token, n.attempts`,
-      [leases.map((l) => l.id), leases.map((l) => l.token), this.options.leaseMs],
+  async deadLettered(notificationId: string, reason: string): Promise<void> {
+    await this.pool.query(
+      `UPDATE notifications SET status = 'dead_lettered', last_error = $2, updated_at = now(), lease_token = NULL, lease_until = NULL
+        WHERE id = $1 AND status <> 'sent' AND (status <> 'sending' OR lease_until < now())`,
+      [notificationId, reason.slice(0, 2_000)],
     );
-    const taken = new Map(rows.map((r) => [r.token, r.attempts]));
+  }
+
+  /**
+   * One UPDATE for a batch of claims; the row for each lease taken. A lease
+   * is taken only if its own token was written: should one id appear twice in
+   * a batch (Redis lost the first lease), one of the two wins. A claim of a
+   * dead-lettered notification is a redrive: its failed attempts start again.
+   */
+  private async claimAll(leases: readonly { id: string; token: string; deadline: number }[]): Promise<(ClaimedRow | undefined)[]> {
+    const sentAt = Date.now();
+    const { rows } = await this.pool.query<{
+      token: string;
+      attempts: number;
+      provider_failures: number;
+      last_error: string | null;
+      now_ms: number;
+    }>(
+      `UPDATE notifications n
+          SET status = 'sending', lease_token = c.token, lease_until = to_timestamp(c.deadline / 1000),
+              attempts = n.attempts + 1, updated_at = now(),
+              provider_failures = CASE WHEN n.status = 'dead_lettered' THEN 0 ELSE n.provider_failures END
+         FROM unnest($1::uuid[], $2::uuid[], $3::float8[]) AS c(id, token, deadline)
+        WHERE n.id = c.id AND n.status <> 'sent' AND (n.status <> 'sending' OR n.lease_until < now())
+        RETURNING n.lease_token AS token, n.attempts, n.provider_failures, n.last_error,
+                  extract(epoch FROM clock_timestamp())::float8 * 1000 AS now_ms`,
+      [leases.map((l) => l.id), leases.map((l) => l.token), leases.map((l) => l.deadline)],
+    );
+    if (rows[0]) this.clockOffsetMs = rows[0].now_ms - (sentAt + Date.now()) / 2;
+    const taken = new Map(
+      rows.map((r) => [r.token, { attempts: r.attempts, providerFailures: r.provider_failures, lastError: r.last_error }]),
+    );
     return leases.map((l) => taken.get(l.token));
   }
 
-  /** One UPDATE for a batch of sends; true for each whose lease was still current. */
-  private async recordSent(leases: readonly { id: string; token: string }[]): Promise<boolean[]> {
-    const { rows } = await this.pool.query<{ token: string }>(
-      `UPDATE notifications n
+  /**
+   * One UPDATE for a batch of accepted sends, whoever holds the lease now.
+   * Reads each row's status and lease token before the update (locked), to
+   * tell whether the send was fenced and whether it was already recorded.
+   */
+  private async recordSent(leases: readonly { id: string; token: string }[]): Promise<SentRecord[]> {
+    const { rows } = await this.pool.query<{ id: string; holder: string | null }>(
+      `WITH before AS (
+         SELECT id, status, lease_token FROM notifications WHERE id = ANY($1::uuid[]) FOR UPDATE
+       )
+       UPDATE notifications n
           SET status = 'sent', sent_at = now(), updated_at = now(), lease_token = NULL, lease_until = NULL, last_error = NULL
-         FROM unnest($1::uuid[], $2::uuid[]) AS c(id, token)
-        WHERE n.id = c.id AND n.lease_token = c.token
-        RETURNING c.token`,
-      [leases.map((l) => l.id), leases.map((l) => l.token)],
+         FROM before
+        WHERE n.id = before.id AND before.status <> 'sent'
+        RETURNING n.id, before.lease_token AS holder`,
+      [leases.map((l) => l.id)],
     );
-    const recorded = new Set(rows.map((r) => r.token));
-    return leases.map((l) => recorded.has(l.token));
+    const holders = new Map(rows.map((r) => [r.id, r.holder]));
+    return leases.map((l) =>
+      holders.has(l.id) ? { fenced: holders.get(l.id) === l.token, alreadySent: false } : { fenced: false, alreadySent: true },
+    );
+  }
+
+  /** One UPDATE for a batch of failed attempts; each one's failure count, or undefined when its lease was lost. */
+  private async recordFailures(leases: readonly { id: string; token: string; reason: string }[]): Promise<(number | undefined)[]> {
+    const { rows } = await this.pool.query<{ token: string; provider_failures: number }>(
+      `UPDATE notifications n
+          SET status = 'failed', provider_failures = n.provider_failures + 1, last_error = c.reason,
+              updated_at = now(), lease_token = NULL, lease_until = NULL
+         FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS c(id, token, reason)
+        WHERE n.id = c.id AND n.lease_token = c.token
+        RETURNING c.token, n.provider_failures`,
+      [leases.map((l) => l.id), leases.map((l) => l.token), leases.map((l) => l.reason)],
+    );
+    const recorded = new Map(rows.map((r) => [r.token, r.provider_failures]));
+    return leases.map((l) => recorded.get(l.token));
+  }
+
+  /** Postgres's clock now, as this process estimates it. */
+  private postgresNow(): number {
+    return Date.now() + (this.clockOffsetMs ?? 0);
+  }
+
+  /** Learns Postgres's clock once, before the first claim (claim batches keep it fresh). */
+  private async syncClock(): Promise<void> {
+    const sentAt = Date.now();
+    const { rows } = await this.pool.query<{ now_ms: number }>('SELECT extract(epoch FROM clock_timestamp())::float8 * 1000 AS now_ms');
+    this.clockOffsetMs ??= (rows[0]?.now_ms ?? sentAt) - (sentAt + Date.now()) / 2;
   }
 
   private async markDone(notificationId: string): Promise<void> {
@@ -180,13 +310,27 @@ export class SendGuard {
 /**
  * Steps 1 and 2 in one round trip: -1 when the done marker is set, -2 when
  * this caller got the lease, else the milliseconds left on someone else's.
+ * A lease is `<deadline> <token>`; it is held while its deadline is after
+ * ARGV[3], the caller's estimate of Postgres's clock (the one clock of
+ * leases). The key's own expiry (ARGV[4]) only collects it.
  */
 const FAST_CLAIM = new RedisScript(`
 if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
-if redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2], 'NX') then return -2 end
-return math.max(redis.call('PTTL', KEYS[2]), 0)`);
+local held = redis.call('GET', KEYS[2])
+if held then
+  local left = tonumber(string.match(held, '^%d+') or '0') - tonumber(ARGV[3])
+  if left > 0 then return math.ceil(left) end
+end
+redis.call('SET', KEYS[2], ARGV[2] .. ' ' .. ARGV[1], 'PX', ARGV[4])
+return -2`);
 const DONE = -1;
 const LEASED = -2;
+
+interface ClaimedRow {
+  readonly attempts: number;
+  readonly providerFailures: number;
+  readonly lastError: string | null;
+}
 
 /** Share of a lease the local clock vouches for (clock rates differ a little; pauses are what the check is for). */
 const LEASE_SAFETY_MARGIN = 0.2;

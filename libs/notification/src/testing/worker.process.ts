@@ -1,12 +1,16 @@
 /**
- * A notification worker in its own process, for the crash test:
- * `node --import tsx worker.process.ts <json>`; the test SIGKILLs it mid-batch.
+ * A notification worker in its own process, for the crash and pause tests:
+ * `node --import tsx worker.process.ts <json>`; the test SIGKILLs or SIGSTOPs it.
+ *
+ * With an IPC channel it reports `{ event: 'calling' | 'accepted', notificationId }`
+ * around each provider call, so a test can kill or pause it at a known point;
+ * `hangAfterAccept` keeps it from recording an accepted send (the test kills it there).
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
 import Redis from 'ioredis';
 import { Pool } from 'pg';
 import { SqsConsumer } from '@qls/sqs';
-import { LocalProvider, NotificationHandler, SendGuard, channels } from '../index';
+import { LocalProvider, NotificationHandler, type NotificationProvider, SendGuard, type SendRequest, channels } from '../index';
 
 interface Args {
   readonly databaseUrl: string;
@@ -18,17 +22,41 @@ interface Args {
   readonly dlqUrl: string;
   readonly latencyMs: number;
   readonly leaseMs: number;
+  readonly concurrency?: number;
+  readonly hangAfterAccept?: boolean;
 }
 
 const args = JSON.parse(process.argv[2] ?? '{}') as Args;
 const pool = new Pool({ connectionString: args.databaseUrl, options: `-c search_path=${args.schema}`, max: 20 });
-const providers = new Map(channels.map((channel) => [channel, new LocalProvider(channel, pool, { latencyMs: args.latencyMs })]));
+
+/** Reports each call to the parent; optionally never returns from an accepted one. */
+class ReportingProvider implements NotificationProvider {
+  readonly channel: NotificationProvider['channel'];
+
+  constructor(private readonly inner: LocalProvider) {
+    this.channel = inner.channel;
+  }
+
+  async send(request: SendRequest): ReturnType<NotificationProvider['send']> {
+    process.send?.({ event: 'calling', notificationId: request.notificationId });
+    const outcome = await this.inner.send(request);
+    process.send?.({ event: 'accepted', notificationId: request.notificationId });
+    if (args.hangAfterAccept) await new Promise(() => undefined);
+    return outcome;
+  }
+}
+
+const providers = new Map(
+  channels.map((channel) => [channel, new ReportingProvider(new LocalProvider(channel, pool, { latencyMs: args.latencyMs }))]),
+);
 const handler = new NotificationHandler(new SendGuard(pool, new Redis(args.redisUrl), { leaseMs: args.leaseMs }), providers);
 const consumer = new SqsConsumer(new SQSClient({ endpoint: args.sqsEndpoint, region: args.region }), {
   queueUrl: args.queueUrl,
   deadLetterQueueUrl: args.dlqUrl,
-  concurrency: 20,
+  concurrency: args.concurrency ?? 20,
   waitTimeSeconds: 1,
   visibilityTimeoutSeconds: 3,
+  maxReceiveCount: 10,
+  onDeadLettered: handler.deadLettered,
 });
 void consumer.start(handler.handle);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { readTopology } from './topology';
 
 describe('readTopology', () => {
-  it('reads the project topology: the six topics and the queues, each with a DLQ after 3 receives', () => {
+  it('reads the project topology: the six topics and the queues, each with a DLQ (notifications: 10 receives, a safety net)', () => {
     const topology = readTopology(join(__dirname, '../../../../infra/provision/topology.json'));
     expect(topology.topics.map((t) => t.name)).toEqual([
       'metrics-raw',
@@ -15,8 +15,8 @@ describe('readTopology', () => {
       'posts-dead-letter',
     ]);
     expect(topology.queues.map((q) => [q.name, q.deadLetter?.maxReceiveCount])).toEqual([
-      ['notifications', 3],
-      ['notifications.fifo', 3],
+      ['notifications', 10],
+      ['notifications.fifo', 10],
       ['fan-out-tasks', 3],
     ]);
   });

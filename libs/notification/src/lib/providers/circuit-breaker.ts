@@ -1,6 +1,6 @@
 import CircuitBreaker from 'opossum';
 import { RetriableError } from '@qls/messaging';
-import type { NotificationProvider, SendRequest } from './provider.port';
+import type { NotificationProvider, SendOutcome, SendRequest } from './provider.port';
 
 export type CircuitState = 'closed' | 'half-open' | 'open';
 
@@ -23,7 +23,7 @@ export interface BreakerOptions {
  */
 export class BreakerProvider implements NotificationProvider {
   readonly channel: NotificationProvider['channel'];
-  private readonly breaker: CircuitBreaker<[SendRequest], void>;
+  private readonly breaker: CircuitBreaker<[SendRequest], SendOutcome>;
 
   constructor(provider: NotificationProvider, options: BreakerOptions = {}) {
     this.channel = provider.channel;
@@ -48,9 +48,9 @@ export class BreakerProvider implements NotificationProvider {
     return this.breaker.halfOpen ? 'half-open' : 'closed';
   }
 
-  async send(request: SendRequest): Promise<void> {
+  async send(request: SendRequest): Promise<SendOutcome> {
     try {
-      await this.breaker.fire(request);
+      return await this.breaker.fire(request);
     } catch (error) {
       if ((error as { code?: string }).code === 'EOPENBREAKER') {
         throw new RetriableError('PROVIDER.CIRCUIT_OPEN', `${this.channel} provider circuit is open; not calling it`, { cause: error });

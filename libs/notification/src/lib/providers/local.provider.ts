@@ -3,7 +3,7 @@ import type { Pool } from 'pg';
 import { Coalescer } from '@qls/batching';
 import { PermanentError, RetriableError } from '@qls/messaging';
 import type { Channel } from '../contracts';
-import type { NotificationProvider, SendRequest } from './provider.port';
+import type { NotificationProvider, SendOutcome, SendRequest } from './provider.port';
 
 /** How a local provider misbehaves; set per channel (env `LOCAL_PROVIDER_FAULTS`, or in tests). */
 export interface ProviderFaults {
@@ -29,7 +29,7 @@ export interface ProviderFaults {
  */
 export class LocalProvider implements NotificationProvider {
   private readonly failedOnce = new Set<string>();
-  private readonly records = new Coalescer<SendRequest, void>({ run: (requests) => this.record(requests), maxInFlight: 2 });
+  private readonly records = new Coalescer<SendRequest, SendOutcome>({ run: (requests) => this.record(requests), maxInFlight: 2 });
 
   constructor(
     readonly channel: Channel,
@@ -38,7 +38,7 @@ export class LocalProvider implements NotificationProvider {
     private readonly random: () => number = Math.random,
   ) {}
 
-  async send(request: SendRequest): Promise<void> {
+  async send(request: SendRequest): Promise<SendOutcome> {
     if (this.faults.latencyMs) await new Promise((resolve) => setTimeout(resolve, this.faults.latencyMs));
     if (this.faults.permanent) {
       throw new PermanentError('PROVIDER.REJECTED', `${this.channel} provider rejected notification ${request.notificationId}`);
@@ -54,15 +54,15 @@ export class LocalProvider implements NotificationProvider {
     if (this.random() < (this.faults.transientRate ?? 0)) {
       throw new RetriableError('PROVIDER.UNAVAILABLE', `${this.channel} provider timed out`);
     }
-    await this.records.submit(request);
+    return this.records.submit(request);
   }
 
   /**
    * Delivered once per idempotency key; a repeat is recorded as a duplicate
-   * call. The first INSERT delivers, for each key, the batch's first call
+   * call and answered `replayed`, as real providers answer a repeated key. The first INSERT delivers, for each key, the batch's first call
    * unless an earlier call delivered it; the second records the rest.
    */
-  private async record(requests: readonly SendRequest[]): Promise<void[]> {
+  private async record(requests: readonly SendRequest[]): Promise<SendOutcome[]> {
     const { rows } = await this.pool.query<{ idempotency_key: string }>(
       `INSERT INTO provider_sends (notification_id, channel, idempotency_key, duplicate, payload)
        SELECT DISTINCT ON (idempotency_key) notification_id, $2, idempotency_key, false, payload
@@ -73,7 +73,8 @@ export class LocalProvider implements NotificationProvider {
       columns(this.channel, requests),
     );
     const delivering = new Set(rows.map((r) => r.idempotency_key));
-    const repeats = requests.filter((r) => !delivering.delete(r.idempotencyKey));
+    const outcomes = requests.map((r) => ({ replayed: !delivering.delete(r.idempotencyKey) }));
+    const repeats = requests.filter((_, index) => outcomes[index]?.replayed);
     if (repeats.length > 0) {
       await this.pool.query(
         `INSERT INTO provider_sends (notification_id, channel, idempotency_key, duplicate, payload)
@@ -81,7 +82,7 @@ export class LocalProvider implements NotificationProvider {
         columns(this.channel, repeats),
       );
     }
-    return requests.map(() => undefined);
+    return outcomes;
   }
 }
 
