@@ -82,7 +82,9 @@ export class AppModule {
     if (config.ALERT_NOTIFIER_ENABLED) parts.push(notifierPart(config, kafka, publisher, logger));
     return {
       module: AppModule,
-      imports: [ObservabilityModule.forRoot({ logger, metrics: registry, readiness: [postgresReadiness(pool), kafkaReady] })],
+      imports: [
+        ObservabilityModule.forRoot({ logger, metrics: registry, readiness: [postgresReadiness(pool), kafkaReady, runner.readiness()] }),
+      ],
       providers: [{ provide: LIFECYCLE_PARTS, useValue: parts }, AlerterLifecycle],
     };
   }

@@ -7,7 +7,9 @@ export type { BatchWriteContext, KafkaBatchConsumerHooks, KafkaBatchConsumerOpti
 export { KafkaConsumer } from './lib/kafka.consumer';
 export type { KafkaConsumerOptions } from './lib/kafka.consumer';
 export { KafkaPublisher } from './lib/kafka.publisher';
-export type { KafkaPublisherOptions } from './lib/kafka.publisher';
+export type { KafkaPublisherOptions, KafkaRecordPublisher } from './lib/kafka.publisher';
+export { DEFAULT_MAX_BATCH_BYTES, DeadLetterHeaders, chunkByBytes, deadLetterRecord } from './lib/kafka.dead-letters';
+export type { DeadLetterOptions } from './lib/kafka.dead-letters';
 export { KafkaLagReader } from './lib/lag/lag-reader';
 export type { KafkaLagReaderOptions, LagReadResult, LagSource } from './lib/lag/lag-reader';
 export { RecordTimestamps } from './lib/lag/record-timestamps';

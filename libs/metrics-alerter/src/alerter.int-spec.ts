@@ -3,11 +3,13 @@ import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Pool } from 'pg';
 import { KafkaPublisher } from '@qls/kafka';
-import { Headers } from '@qls/messaging';
+import { Headers, RetriableError } from '@qls/messaging';
+import { MetricsRegistry } from '@qls/observability';
 import { migrate, readMigrations } from '@qls/provisioning';
 import { TestResources, uniqueName, waitFor } from '@qls/testing';
 import { encodeMetricPoint } from '@qls/metrics-contracts';
 import { type ReferenceEvent, referenceEvaluate } from '@qls/windowing';
+import { createAlerterMetrics } from './lib/alerter.metrics';
 import { AlerterRunner } from './lib/alerter.runner';
 import { checkpointedRecords, committedAlerts, produceScenario, scenario, scenarioOptions } from './testing/scenario';
 
@@ -300,8 +302,105 @@ describe('AlerterRunner on Kafka with checkpoints in Postgres', () => {
     expect(rows.map((row) => `${row.status}@${(Number(row.at) - start) / 1_000}s`)).toEqual(expected);
   }, 90_000);
 
+  it('dead-letters every one of twelve ~250 KB poison records among good ones, byte for byte, and checkpoints every record', async () => {
+    const names = await topics();
+    const events = scenario({ seed: 31, partitions: PARTITIONS, services: 8, seconds: 120, start: Date.UTC(2026, 0, 5) }).flat();
+    const half = Math.floor(events.length / 2);
+    await produceScenario(kafka, names.topic, events.slice(0, half));
+    // Three poison records per partition, one send each: not JSON, and not UTF-8 either.
+    const poison = (i: number) => Buffer.concat([Buffer.from([0xff, 0xfe, i]), Buffer.alloc(250_000, 0x80 + (i % 64))]);
+    const producer = kafka.producer();
+    await producer.connect();
+    const sources: string[] = [];
+    for (let i = 0; i < 3 * PARTITIONS; i++) {
+      const partition = i % PARTITIONS;
+      const [meta] = await producer.send({
+        topic: names.topic,
+        acks: -1,
+        messages: [{ partition, key: Buffer.from([0xc3, 0x28, i]), value: poison(i), headers: { 'x-raw': Buffer.from([0xe2, 0x82, i]) } }],
+      });
+      sources.push(`${names.topic}/${partition}/${meta?.baseOffset}`);
+    }
+    await producer.disconnect();
+    await produceScenario(kafka, names.topic, events.slice(half));
+    const total = events.length + sources.length;
+
+    // Checkpoints far enough apart for several batches' dead letters to pile up in one.
+    const stop = await startDefaultRunner(names, { checkpointIntervalMs: 500 });
+    running.push(stop);
+    await waitUntilAllCheckpointed(names.groupId, total);
+
+    const letters = await readRawTopic(names.deadLetterTopic, sources.length);
+    expect(letters.map((letter) => letter.headers[Headers.originalSource]?.toString()).sort()).toEqual([...sources].sort());
+    for (const letter of letters) {
+      const i = sources.indexOf(letter.headers[Headers.originalSource]?.toString() ?? '');
+      expect(letter.value?.equals(poison(i))).toBe(true);
+      expect(letter.key?.equals(Buffer.from([0xc3, 0x28, i]))).toBe(true);
+      expect(letter.headers['x-raw']?.equals(Buffer.from([0xe2, 0x82, i]))).toBe(true);
+    }
+    const committed = await committedAlerts(pool, names.alertsTopic);
+    expect([...committed.keys()].sort()).toEqual(expectedAlerts([events]));
+  }, 120_000);
+
+  it('fails readiness and counts failed checkpoints while dead letters cannot be published, then commits every record without skipping one', async () => {
+    const names = await topics();
+    const events = scenario({ seed: 37, partitions: PARTITIONS, services: 8, seconds: 60, start: Date.UTC(2026, 0, 6) }).flat();
+    const producer = kafka.producer();
+    await producer.connect();
+    const [meta] = await producer.send({ topic: names.topic, acks: -1, messages: [{ partition: 1, key: 'svc-1', value: 'not a point' }] });
+    await producer.disconnect();
+    const poisonOffset = Number(meta?.baseOffset);
+    await produceScenario(kafka, names.topic, events);
+
+    // The dead-letter side of the publisher fails (the broker is fine): a fault in our own client.
+    const kafkaPublisher = new KafkaPublisher(kafka);
+    let outage = true;
+    const publisher = {
+      publish: kafkaPublisher.publish.bind(kafkaPublisher),
+      close: () => kafkaPublisher.close(),
+      publishRecords: async (topic: string, records: Parameters<KafkaPublisher['publishRecords']>[1]) => {
+        if (outage && records.length > 0)
+          throw new RetriableError('KAFKA.PUBLISH_FAILED', 'injected: the dead-letter topic is unreachable');
+        await kafkaPublisher.publishRecords(topic, records);
+      },
+    };
+    const registry = new MetricsRegistry({ service: 'alerter-test', defaultMetrics: false });
+    const metrics = createAlerterMetrics(registry);
+    const runner = new AlerterRunner({ kafka, pool, ...names, alerter: scenarioOptions, publisher, metrics, checkpointIntervalMs: 50 });
+    running.push({ stop: async () => (await runner.stop(), await kafkaPublisher.close()) });
+    await runner.start();
+    const readiness = runner.readiness();
+
+    await waitFor(
+      async () =>
+        await readiness.check().then(
+          () => false,
+          () => true,
+        ),
+      {
+        timeoutMs: 30_000,
+        description: 'readiness failing while checkpoints cannot complete',
+      },
+    );
+    await expect(readiness.check()).rejects.toThrow(/checkpoints failed/);
+    expect((await metrics.checkpointFailures.get()).values[0]?.value).toBeGreaterThanOrEqual(3);
+    // Nothing past the poison record is committed while its dead letter is not published.
+    expect((await nextOffsetOf(names.groupId, 1)) ?? 0).toBeLessThanOrEqual(poisonOffset);
+
+    outage = false;
+    await waitUntilAllCheckpointed(names.groupId, events.length + 1);
+    await expect(readiness.check()).resolves.toBeUndefined();
+    expect((await metrics.checkpointFailures.get()).values[0]?.value).toBe(0);
+    const [letter] = await readRawTopic(names.deadLetterTopic, 1);
+    expect(letter?.headers[Headers.originalSource]?.toString()).toBe(`${names.topic}/1/${poisonOffset}`);
+    expect([...(await committedAlerts(pool, names.alertsTopic)).keys()].sort()).toEqual(expectedAlerts([events]));
+  }, 120_000);
+
   /** An AlerterRunner with every option at its default but the test's topics and a short checkpoint interval. */
-  async function startDefaultRunner(names: Awaited<ReturnType<typeof topics>>): Promise<{ stop(): Promise<void> }> {
+  async function startDefaultRunner(
+    names: Awaited<ReturnType<typeof topics>>,
+    options: Partial<ConstructorParameters<typeof AlerterRunner>[0]> = {},
+  ): Promise<{ stop(): Promise<void> }> {
     const publisher = new KafkaPublisher(kafka);
     const runner = new AlerterRunner({
       kafka,
@@ -311,6 +410,7 @@ describe('AlerterRunner on Kafka with checkpoints in Postgres', () => {
       publisher,
       checkpointIntervalMs: 50,
       sessionTimeoutMs: 10_000,
+      ...options,
     });
     await runner.start();
     return { stop: async () => (await runner.stop(), await publisher.close()) };
@@ -342,6 +442,29 @@ describe('AlerterRunner on Kafka with checkpoints in Postgres', () => {
       eachMessage: async ({ partition, message }) => {
         const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([name, value]) => [name, String(value)]));
         seen.set(`${partition}/${message.offset}`, { value: message.value?.toString() ?? '', headers });
+      },
+    });
+    try {
+      await waitFor(() => seen.size >= count, { timeoutMs: 20_000, description: `${count} records on ${topic}` });
+    } finally {
+      await consumer.disconnect();
+    }
+    return [...seen.values()];
+  }
+
+  /** Every record of a topic as bytes (distinct by offset) once `count` have arrived. */
+  async function readRawTopic(
+    topic: string,
+    count: number,
+  ): Promise<{ key: Buffer | null; value: Buffer | null; headers: Record<string, Buffer> }[]> {
+    const seen = new Map<string, { key: Buffer | null; value: Buffer | null; headers: Record<string, Buffer> }>();
+    const consumer = kafka.consumer({ groupId: uniqueName('read') });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([name, value]) => [name, value as Buffer]));
+        seen.set(`${partition}/${message.offset}`, { key: message.key, value: message.value, headers });
       },
     });
     try {

@@ -1,7 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import { type FeedEvent, parseFeedEvent } from '@qls/feed-contracts';
-import { type AdapterLogger, KafkaBatchConsumer } from '@qls/kafka';
-import { type BackoffOptions, type MessagePublisher, PermanentError, errorMessage } from '@qls/messaging';
+import { type AdapterLogger, KafkaBatchConsumer, type KafkaRecordPublisher } from '@qls/kafka';
+import { type BackoffOptions, PermanentError, errorMessage } from '@qls/messaging';
 import type { IndexerMetrics } from './indexer.metrics';
 import { type PostsProjection, isDataError } from './projections';
 
@@ -21,7 +21,7 @@ export interface PostsIndexConsumerOptions {
   readonly projection: PostsProjection;
   /** Unreadable records go here with `x-error-code` / `x-error-reason` headers before their offset is committed. */
   readonly deadLetterTopic: string;
-  readonly deadLetterPublisher: MessagePublisher;
+  readonly deadLetterPublisher: KafkaRecordPublisher;
   readonly metrics: IndexerMetrics;
   readonly logger?: AdapterLogger;
   /** Most records per projection write; a larger fetched batch is written in chunks, each committed after its write. @defaultValue 2_000 */

@@ -1,16 +1,9 @@
 import { type Context, type Link, ROOT_CONTEXT, SpanKind, SpanStatusCode, propagation, trace } from '@opentelemetry/api';
 import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
-import {
-  type BackoffOptions,
-  Headers,
-  type MessagePublisher,
-  type OutboundMessage,
-  PermanentError,
-  backoffDelay,
-  errorCode,
-  errorMessage,
-} from '@qls/messaging';
+import { type BackoffOptions, Headers, PermanentError, backoffDelay, errorCode, errorMessage } from '@qls/messaging';
 import type { AdapterLogger } from './kafka-client';
+import { deadLetterRecord } from './kafka.dead-letters';
+import type { KafkaRecordPublisher } from './kafka.publisher';
 
 /** Where a chunk being written came from. */
 export interface BatchWriteContext {
@@ -36,9 +29,13 @@ export interface KafkaBatchConsumerOptions<T> {
   readonly kafka: Kafka;
   readonly groupId: string;
   readonly topic: string;
-  /** Records that cannot be parsed or written go here, with `x-error-code` / `x-error-reason` headers, before their offset is committed. */
+  /**
+   * Records that cannot be parsed or written go here, byte for byte with
+   * `x-error-code` / `x-error-reason` headers (a reference when too large:
+   * {@link deadLetterRecord}), before their offset is committed.
+   */
   readonly deadLetterTopic: string;
-  readonly deadLetterPublisher: MessagePublisher;
+  readonly deadLetterPublisher: KafkaRecordPublisher;
   /** Reads a record; a throw sends the record to the dead-letter topic with the thrown error as its reason. */
   readonly parse: (message: KafkaMessage) => T;
   /**
@@ -208,9 +205,11 @@ export class KafkaBatchConsumer<T> {
       for (const { item, error } of refused) deadLetters.push({ record: item.record, error: this.refusalError(error) });
       if (deadLetters.length === 0) return true;
       const sent = await this.untilDone('dead-letter', topic, partition, heartbeat, live, () =>
-        this.options.deadLetterPublisher.publish(
+        this.options.deadLetterPublisher.publishRecords(
           deadLetterTopic,
-          deadLetters.map(({ record, error }) => this.toDeadLetter(topic, partition, record, error)),
+          deadLetters.map(({ record, error }) =>
+            deadLetterRecord({ topic, partition }, record, error, { extraHeaders: this.options.deadLetterHeaders }),
+          ),
         ),
       );
       if (sent === undefined) return false;
@@ -289,23 +288,6 @@ export class KafkaBatchConsumer<T> {
         if (!(await pause(delayMs, heartbeat, live))) return undefined;
       }
     }
-  }
-
-  /** The dead letter of a record: its key, value and headers, plus why and where from (the headers KafkaConsumer uses too). */
-  private toDeadLetter(topic: string, partition: number, record: KafkaMessage, error: unknown): OutboundMessage {
-    const key = record.key?.toString();
-    return {
-      ...(key === undefined ? {} : { key }),
-      body: record.value?.toString() ?? '',
-      headers: {
-        ...headersOf(record),
-        [Headers.errorCode]: errorCode(error),
-        [Headers.errorReason]: errorMessage(error).slice(0, 1_000),
-        [Headers.originalSource]: `${topic}/${partition}/${record.offset}`,
-        [Headers.failedAt]: new Date().toISOString(),
-        ...this.options.deadLetterHeaders,
-      },
-    };
   }
 
   /**

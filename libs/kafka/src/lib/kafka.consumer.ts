@@ -1,11 +1,9 @@
 import type { Consumer, EachMessagePayload, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 import {
   type BackoffOptions,
-  Headers,
   type InboundMessage,
   type MessageConsumer,
   type MessageHandler,
-  type MessagePublisher,
   backoffDelay,
   errorCode,
   errorMessage,
@@ -13,17 +11,20 @@ import {
   withConsumerSpan,
 } from '@qls/messaging';
 import type { AdapterLogger } from './kafka-client';
+import { deadLetterRecord } from './kafka.dead-letters';
+import type { KafkaRecordPublisher } from './kafka.publisher';
 
 export interface KafkaConsumerOptions {
   readonly groupId: string;
   readonly topics: readonly string[];
   /**
    * Side-output topic for records whose handler threw a non-retriable error.
-   * They are published there with the reason in headers, then committed.
+   * They are published there byte for byte with the reason in headers (a
+   * reference when too large: {@link deadLetterRecord}), then committed.
    */
   readonly deadLetterTopic: string;
   /** Publisher used for the dead-letter topic. */
-  readonly deadLetterPublisher: MessagePublisher;
+  readonly deadLetterPublisher: KafkaRecordPublisher;
   /**
    * Where a group with no committed offset starts.
    * @defaultValue false (only new records)
@@ -98,7 +99,7 @@ export class KafkaConsumer implements MessageConsumer {
         return;
       } catch (error) {
         if (!isRetriable(error) || attempt >= maxAttempts) {
-          await this.deadLetter(inbound, error);
+          await this.deadLetter(topic, partition, message, error);
           return;
         }
         // Throwing leaves the offset uncommitted: the record is redelivered
@@ -114,22 +115,11 @@ export class KafkaConsumer implements MessageConsumer {
     }
   }
 
-  private async deadLetter(message: InboundMessage, error: unknown): Promise<void> {
-    const source =
-      message.source.system === 'kafka' ? `${message.source.topic}/${message.source.partition}/${message.source.offset}` : message.id;
+  private async deadLetter(topic: string, partition: number, message: KafkaMessage, error: unknown): Promise<void> {
+    const source = `${topic}/${partition}/${message.offset}`;
     this.options.logger?.error({ source, code: errorCode(error), err: errorMessage(error) }, 'record sent to the dead-letter topic');
-    await this.options.deadLetterPublisher.publish(this.options.deadLetterTopic, [
-      {
-        ...(message.key === undefined ? {} : { key: message.key }),
-        body: message.body,
-        headers: {
-          ...message.headers,
-          [Headers.errorCode]: errorCode(error),
-          [Headers.errorReason]: errorMessage(error).slice(0, 1_000),
-          [Headers.originalSource]: source,
-          [Headers.failedAt]: new Date().toISOString(),
-        },
-      },
+    await this.options.deadLetterPublisher.publishRecords(this.options.deadLetterTopic, [
+      deadLetterRecord({ topic, partition }, message, error),
     ]);
   }
 }

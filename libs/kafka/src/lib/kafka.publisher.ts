@@ -1,6 +1,7 @@
-import { CompressionTypes, type Kafka, type Producer, Partitioners } from 'kafkajs';
+import { CompressionTypes, type Kafka, type Message, type Producer, Partitioners } from 'kafkajs';
 import { type MessagePublisher, type OutboundMessage, RetriableError, PermanentError, withProducerSpan } from '@qls/messaging';
 import type { AdapterLogger } from './kafka-client';
+import { DEFAULT_MAX_BATCH_BYTES, chunkByBytes } from './kafka.dead-letters';
 
 export interface KafkaPublisherOptions {
   /**
@@ -14,8 +15,20 @@ export interface KafkaPublisherOptions {
    * @defaultValue 30_000
    */
   readonly timeoutMs?: number;
+  /**
+   * Most bytes (keys, values, headers) one produce call carries; a larger
+   * publish is sent as several calls, in order. Below the broker's
+   * `message.max.bytes`, which bounds what one call writes to one partition.
+   * @defaultValue 768 KiB
+   */
+  readonly maxBatchBytes?: number;
   /** Told when a failed send makes the publisher start a new producer. */
   readonly logger?: Pick<AdapterLogger, 'warn'>;
+}
+
+/** Publishes Kafka records byte for byte (what dead-letter topics need); {@link KafkaPublisher} is one. */
+export interface KafkaRecordPublisher {
+  publishRecords(topic: string, records: readonly Message[]): Promise<void>;
 }
 
 /**
@@ -58,7 +71,7 @@ const PRODUCER_STATE_ERRORS = new Set([
  * succeed must fail, so that callers such as the outbox relay back off and
  * report it.
  */
-export class KafkaPublisher implements MessagePublisher {
+export class KafkaPublisher implements MessagePublisher, KafkaRecordPublisher {
   private producer: { readonly instance: Producer; readonly connected: Promise<void> } | undefined;
   /** The previous send; the next one starts when it has settled. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -73,11 +86,31 @@ export class KafkaPublisher implements MessagePublisher {
     if (messages.length === 0) return;
     // Retriable: a caller racing a shutdown (an outbox relay) must keep its rows, not park them.
     if (this.closed) throw new RetriableError('KAFKA.PUBLISHER_CLOSED', `cannot publish to Kafka topic ${topic}: the publisher is closed`);
-    await withProducerSpan('kafka', topic, messages, (stamped) => {
-      const send = this.queue.then(() => this.send(topic, stamped));
-      this.queue = send.catch(() => undefined);
-      return send;
+    await withProducerSpan('kafka', topic, messages, (stamped) =>
+      this.enqueue(
+        topic,
+        stamped.map((m) => ({ key: m.key ?? null, value: m.body, headers: { ...m.headers } })),
+      ),
+    );
+  }
+
+  /**
+   * Publishes Kafka records as they are — Buffer keys, values and headers
+   * untouched (dead letters carry the original bytes). Same guarantees as
+   * {@link publish}; no trace context is added.
+   */
+  async publishRecords(topic: string, records: readonly Message[]): Promise<void> {
+    if (records.length === 0) return;
+    if (this.closed) throw new RetriableError('KAFKA.PUBLISHER_CLOSED', `cannot publish to Kafka topic ${topic}: the publisher is closed`);
+    await this.enqueue(topic, records);
+  }
+
+  private enqueue(topic: string, records: readonly Message[]): Promise<void> {
+    const send = this.queue.then(async () => {
+      for (const chunk of chunkByBytes(records, this.options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES)) await this.send(topic, chunk);
     });
+    this.queue = send.catch(() => undefined);
+    return send;
   }
 
   /** Refuses new publishes, lets the queued ones finish, then disconnects. */
@@ -89,7 +122,7 @@ export class KafkaPublisher implements MessagePublisher {
     if (producer) await producer.instance.disconnect();
   }
 
-  private async send(topic: string, messages: readonly OutboundMessage[]): Promise<void> {
+  private async send(topic: string, messages: Message[]): Promise<void> {
     const producer = this.currentProducer();
     try {
       await producer.connected;
@@ -98,7 +131,7 @@ export class KafkaPublisher implements MessagePublisher {
         acks: -1,
         timeout: this.options.timeoutMs ?? 30_000,
         compression: this.options.compression ?? CompressionTypes.None,
-        messages: messages.map((m) => ({ key: m.key ?? null, value: m.body, headers: { ...m.headers } })),
+        messages,
       });
     } catch (cause) {
       this.dropProducer(cause);

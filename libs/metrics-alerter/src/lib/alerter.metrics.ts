@@ -25,6 +25,10 @@ export function createAlerterMetrics(registry: MetricsRegistry) {
       help: 'Time to write one checkpoint (state + offsets + alerts in one transaction).',
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     }),
+    checkpointFailures: registry.gauge({
+      name: 'alerter_checkpoint_consecutive_failures',
+      help: 'Checkpoints failed in a row (side outputs not published or the transaction failed); 0 after one succeeds. Alerted on (infra/alerts/metrics-alerter.rules.yml).',
+    }),
     checkpointBytes: registry.gauge({ name: 'alerter_checkpoint_bytes', help: 'Size of the last checkpoint state (JSON).' }),
     restores: registry.counter<'source'>({
       name: 'alerter_partition_restores_total',

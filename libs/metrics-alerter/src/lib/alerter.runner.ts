@@ -1,12 +1,13 @@
 import { ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
-import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Message } from 'kafkajs';
 import type { Pool } from 'pg';
-import type { AdapterLogger } from '@qls/kafka';
+import { type AdapterLogger, type KafkaRecordPublisher, deadLetterRecord } from '@qls/kafka';
 import { type MetricPoint, parseMetricPoint } from '@qls/metrics-contracts';
 import {
   Headers,
   type MessagePublisher,
   type OutboundMessage,
+  PermanentError,
   errorMessage,
   extractTraceContext,
   injectTraceContext,
@@ -26,14 +27,20 @@ export interface AlerterRunnerOptions {
   readonly topic: string;
   /** Side output for points later than the allowed lateness (`metrics-late`). */
   readonly lateTopic: string;
-  /** Where unreadable records go, with the reason in headers. */
+  /** Where unreadable records go, byte for byte with the reason in headers (a reference when too large). */
   readonly deadLetterTopic: string;
   /** Where alert transitions are published (through the outbox). */
   readonly alertsTopic: string;
   /** Windows, watermarks and rules (`@qls/windowing`). */
   readonly alerter: AlerterOptions;
-  /** Publishes late and dead-lettered records. */
-  readonly publisher: MessagePublisher;
+  /** Publishes late and dead-lettered records, in produce calls the broker accepts. */
+  readonly publisher: MessagePublisher & KafkaRecordPublisher;
+  /**
+   * Consecutive failed checkpoints (side outputs not published, or the
+   * transaction failed) after which {@link AlerterRunner.readiness} fails.
+   * @defaultValue 3
+   */
+  readonly unreadyAfterCheckpointFailures?: number;
   /**
    * How often state, offsets and alerts are committed together. Alerts reach
    * the outbox at most this late; a crash re-reads at most this much.
@@ -79,7 +86,7 @@ interface OwnedPartition {
   savepoints: CheckpointEntry[];
   alerts: AlertTransition[];
   late: OutboundMessage[];
-  deadLetters: OutboundMessage[];
+  deadLetters: Message[];
 }
 
 const tracer = trace.getTracer('@qls/metrics-alerter');
@@ -165,6 +172,28 @@ export class AlerterRunner {
 
   private get fromBeginning(): boolean {
     return this.options.fromBeginning ?? true;
+  }
+
+  /**
+   * A readiness check (ObservabilityModule): fails while checkpoints keep
+   * failing — `unreadyAfterCheckpointFailures` in a row — since nothing this
+   * member processes is committed meanwhile (its lag grows, its alerts wait).
+   */
+  readiness(): { readonly name: string; check(): Promise<void> } {
+    const limit = this.options.unreadyAfterCheckpointFailures ?? 3;
+    return {
+      name: 'alerter-checkpoint',
+      check: async () => {
+        if (this.checkpointFailures >= limit) {
+          throw new Error(`the last ${this.checkpointFailures} checkpoints failed: nothing processed since is committed`);
+        }
+      },
+    };
+  }
+
+  private checkpointFailed(): void {
+    this.checkpointFailures += 1;
+    this.options.metrics?.checkpointFailures.set(this.checkpointFailures);
   }
 
   /** Global event-time watermark of this member (ms). */
@@ -283,7 +312,13 @@ export class AlerterRunner {
     try {
       point = parseMetricPoint(message.value?.toString() ?? '');
     } catch (error) {
-      owned.deadLetters.push(this.sideOutput(partition, message, 'ALERTER.UNREADABLE_RECORD', errorMessage(error)));
+      owned.deadLetters.push(
+        deadLetterRecord(
+          { topic: this.options.topic, partition },
+          message,
+          new PermanentError('ALERTER.UNREADABLE_RECORD', errorMessage(error)),
+        ),
+      );
       this.options.metrics?.records.inc({ outcome: 'dead_lettered' });
       return;
     }
@@ -405,13 +440,16 @@ export class AlerterRunner {
         this.options.lateTopic,
         dirty.flatMap(([, owned]) => owned.late),
       );
-      await this.options.publisher.publish(
+      await this.options.publisher.publishRecords(
         this.options.deadLetterTopic,
         dirty.flatMap(([, owned]) => owned.deadLetters),
       );
     } catch (error) {
-      this.checkpointFailures += 1;
-      this.options.logger?.error({ err: errorMessage(error) }, 'publishing side outputs failed; the checkpoint waits');
+      this.checkpointFailed();
+      this.options.logger?.error(
+        { err: errorMessage(error), failures: this.checkpointFailures },
+        'publishing side outputs failed; the checkpoint waits',
+      );
       return;
     }
     const entries: CheckpointEntry[] = [];
@@ -474,7 +512,7 @@ export class AlerterRunner {
         // Stale member: stop fetching them until the group gives us a new assignment.
         this.consumer.pause([{ topic: this.options.topic, partitions: [...fenced] }]);
       } else {
-        this.checkpointFailures += 1;
+        this.checkpointFailed();
         this.options.logger?.error(
           { err: errorMessage(error), failures: this.checkpointFailures },
           'alerter checkpoint failed; will retry',
@@ -484,6 +522,7 @@ export class AlerterRunner {
     }
     for (const alert of alerts) this.options.metrics?.alerts.inc({ status: alert.status, rule: alert.rule });
     this.checkpointFailures = 0;
+    this.options.metrics?.checkpointFailures.set(0);
     this.options.metrics?.checkpointSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
     await this.commitKafkaOffsets(entries);
   }
@@ -544,19 +583,6 @@ export class AlerterRunner {
         [Headers.errorReason]: `${event.reason}: ${event.lateByMs} ms behind the watermark ${new Date(event.watermark).toISOString()}`,
         [Headers.originalSource]: `${this.options.topic}/${event.partition}/${event.offset ?? ''}`,
         'late-by-ms': String(event.lateByMs),
-      },
-    };
-  }
-
-  private sideOutput(partition: number, message: KafkaMessage, code: string, reason: string): OutboundMessage {
-    return {
-      ...(message.key ? { key: message.key.toString() } : {}),
-      body: message.value?.toString() ?? '',
-      headers: {
-        [Headers.errorCode]: code,
-        [Headers.errorReason]: reason.slice(0, 1_000),
-        [Headers.originalSource]: `${this.options.topic}/${partition}/${message.offset}`,
-        [Headers.failedAt]: new Date().toISOString(),
       },
     };
   }

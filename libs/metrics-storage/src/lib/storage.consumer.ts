@@ -1,6 +1,6 @@
 import type { Kafka } from 'kafkajs';
-import { type AdapterLogger, KafkaBatchConsumer } from '@qls/kafka';
-import type { BackoffOptions, MessagePublisher } from '@qls/messaging';
+import { type AdapterLogger, KafkaBatchConsumer, type KafkaRecordPublisher } from '@qls/kafka';
+import type { BackoffOptions } from '@qls/messaging';
 import { type MetricPointsStore, isDataError } from './metric-points.store';
 import type { StorageMetrics } from './storage.metrics';
 import { RecordErrorCode, type StoredPoint, UnstorableRecordError, toStoredPoint } from './stored-point';
@@ -11,7 +11,7 @@ export interface MetricsStorageConsumerOptions {
   readonly topic: string;
   /** Records that cannot be stored go here, with `x-error-code` / `x-error-reason` headers, before their offset is committed. */
   readonly deadLetterTopic: string;
-  readonly deadLetterPublisher: MessagePublisher;
+  readonly deadLetterPublisher: KafkaRecordPublisher;
   readonly store: MetricPointsStore;
   readonly metrics: StorageMetrics;
   readonly logger?: AdapterLogger;

@@ -51,7 +51,7 @@ async function series(registry: MetricsRegistry, name: string): Promise<Record<s
 }
 
 describe('LagMonitor', () => {
-  it('exports lag, time lag, retention and status per poll, and drops the series of a partition that lost its commit', async () => {
+  it('exports lag, time lag, retention and status per poll, and measures a partition that lost its commit from the log start', async () => {
     const registry = new MetricsRegistry({ service: 'test', defaultMetrics: false });
     const source = new ScriptedSource([
       { snapshots: [snapshot(1_000, [40, 100], ['a'])], failures: [] },
@@ -72,9 +72,13 @@ describe('LagMonitor', () => {
     expect(await series(registry, 'kafka_consumergroup_hot_partition')).toEqual({ 'storage/metrics-raw': 0 });
     expect(await series(registry, 'kafka_lag_monitor_last_poll_timestamp_seconds')).toEqual({ 'storage/metrics-raw': 1 });
 
-    await monitor.poll();
-    expect(await series(registry, 'kafka_consumergroup_lag')).toEqual({ 'storage/metrics-raw/0': 60 });
-    expect(Object.keys(await series(registry, 'kafka_consumergroup_lag_seconds'))).toEqual(['storage/metrics-raw/0']);
+    const [second] = await monitor.poll();
+    expect(second).toMatchObject({ status: 'WARN', totalLag: 160 });
+    expect(await series(registry, 'kafka_consumergroup_lag')).toEqual({ 'storage/metrics-raw/0': 60, 'storage/metrics-raw/1': 100 });
+    expect(Object.keys(await series(registry, 'kafka_consumergroup_lag_seconds'))).toEqual([
+      'storage/metrics-raw/0',
+      'storage/metrics-raw/1',
+    ]);
     expect(await monitor.current()).toEqual([expect.objectContaining({ at: 16_000 })]);
   });
 

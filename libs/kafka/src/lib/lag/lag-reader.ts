@@ -124,9 +124,9 @@ export class KafkaLagReader implements LagSource {
         .map(async ([partition, { low, high }]): Promise<PartitionOffsets> => {
           const offset = committed.get(partition);
           const committedOffset = offset === undefined || offset < 0 ? null : offset;
-          const oldestUnconsumed = committedOffset === null ? null : Math.max(committedOffset, low);
+          const oldestUnconsumed = Math.max(committedOffset ?? low, low);
           const oldestUnconsumedTimestamp =
-            oldestUnconsumed !== null && oldestUnconsumed < high && this.timestamps
+            oldestUnconsumed < high && this.timestamps
               ? // Unknown rather than failing the whole read: the offsets are still worth reporting.
                 await this.timestamps.timestampAt(target.topic, partition, oldestUnconsumed).catch(() => null)
               : null;

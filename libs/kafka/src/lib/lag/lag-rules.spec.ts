@@ -73,12 +73,12 @@ describe('partitionLag', () => {
     expect(p.retentionUsedRatio).toBeCloseTo(70 / 60);
   });
 
-  it('has no lag figures for a partition the group never committed, and no retention figures for unbounded retention', () => {
-    expect(partitionLag({ ...base, committedOffset: null, oldestUnconsumedTimestamp: null }, at, 60 * MINUTE)).toMatchObject({
-      lag: null,
-      timeLagSeconds: null,
-      retentionUsedRatio: null,
-      secondsToDataLoss: null,
+  it('measures lag from the log start for a partition the group never committed, and has no retention figures for unbounded retention', () => {
+    expect(partitionLag({ ...base, committedOffset: null, oldestUnconsumedTimestamp: at - 30 * MINUTE }, at, 60 * MINUTE)).toMatchObject({
+      lag: 900,
+      lostRecords: 0,
+      timeLagSeconds: 1_800,
+      retentionUsedRatio: 0.5,
     });
     expect(partitionLag({ ...base, committedOffset: 500, oldestUnconsumedTimestamp: at - MINUTE }, at, null)).toMatchObject({
       lag: 500,
@@ -95,23 +95,21 @@ describe('partitionLag', () => {
 });
 
 describe('evaluateLag: partition status', () => {
-  it('is NOTFOUND for a partition without a commit, and the group is NOTFOUND only when no partition has one', () => {
-    const none = evaluate([
-      snapshot(0, [
-        { committed: null, end: 10 },
-        { committed: null, end: 10 },
-      ]),
-    ]);
-    expect(none.status).toBe('NOTFOUND');
-    expect(none.partitions[0]).toMatchObject({ lag: null, catchUpSeconds: null, consumeRate: null });
-    const some = evaluate([
+  it('is NOTFOUND only for an empty partition without a commit; with records it is never OK: WARN, STOP when unowned or uncommitted for stopAfterMs', () => {
+    const empty = evaluate([snapshot(0, [{ committed: null, start: 10, end: 10 }])]);
+    expect(empty.status).toBe('NOTFOUND');
+    const owned = evaluate([
       snapshot(0, [
         { committed: null, end: 10 },
         { committed: 10, end: 10 },
       ]),
     ]);
-    expect(some.partitions.map((p) => p.status)).toEqual(['NOTFOUND', 'OK']);
-    expect(some.status).toBe('OK');
+    expect(owned.partitions.map((p) => p.status)).toEqual(['WARN', 'OK']);
+    expect(owned).toMatchObject({ status: 'WARN', totalLag: 10 });
+    const unowned = evaluate([snapshot(0, [{ committed: null, end: 10 }], { members: 0 })]);
+    expect(unowned.status).toBe('STOP');
+    const stuck = evaluate([snapshot(0, [{ committed: null, end: 10 }]), snapshot(360, [{ committed: null, end: 12 }])]);
+    expect(stuck.partitions[0]).toMatchObject({ status: 'STOP', lag: 12 });
   });
 
   it('is DATA_LOSS when retention deleted records the group had not read, whatever else holds', () => {

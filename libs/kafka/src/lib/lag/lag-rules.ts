@@ -114,7 +114,10 @@ export function windowOf(snapshots: readonly GroupLagSnapshot[], windowSize = sn
  * Evaluates a group on a topic from its latest snapshots. Per partition, first
  * match wins:
  *
- * 1. NOTFOUND — no committed offset: the group never read this partition.
+ * 1. No committed offset: lag counts from the log start, and is never OK —
+ *    NOTFOUND when the partition holds no record; otherwise STOP when no live
+ *    member owns it or it stayed uncommitted for `stopAfterMs` (a member that
+ *    cannot complete its first commit), else WARN.
  * 2. DATA_LOSS — committed < log start: retention deleted records the group
  *    had not read (the chapter: "if lag > retention, data lost forever").
  * 3. OK — lag 0: caught up, nothing else matters.
@@ -140,7 +143,7 @@ export function windowOf(snapshots: readonly GroupLagSnapshot[], windowSize = sn
  * 10. OK.
  *
  * Group level: status = the worst partition's (DATA_LOSS > STOP > STALL >
- * REWIND > WARN > OK; NOTFOUND only when no partition has a commit). Also:
+ * REWIND > WARN > OK; NOTFOUND only when every partition is NOTFOUND). Also:
  * - hot partition: the largest lag ≥ `hotFactor` × the mean lag of the other
  *   partitions and ≥ `hotMinLag`. The chapter's `max > 10 × avg` compares with
  *   a mean that includes the max itself, which with n partitions is never more
@@ -269,7 +272,16 @@ function evaluatePartition(
   });
 
   const committed = current.committedOffset;
-  if (committed === null) return result('NOTFOUND', 'the group has no committed offset for this partition');
+  if (committed === null) {
+    if (lag === 0) return result('NOTFOUND', 'the group has no committed offset for this partition, and it holds no record');
+    // Lag from the log start, and never OK: a group that read nothing it vouches for is not caught up.
+    const since = window.committedSince.get(current.partition);
+    const uncommittedForMs = since && since.offset === null ? latest.at - since.since : 0;
+    const waiting = `no committed offset while ${lag} record(s) wait from the log start ${current.logStartOffset}`;
+    if (!current.assigned) return result('STOP', `${waiting}, and no live member owns the partition`);
+    if (uncommittedForMs >= rules.stopAfterMs) return result('STOP', `${waiting}, for ${seconds(uncommittedForMs / 1_000)}`);
+    return result('WARN', waiting);
+  }
   if (current.lostRecords > 0) {
     return result(
       'DATA_LOSS',

@@ -15,8 +15,8 @@ export interface PartitionOffsets {
   readonly logEndOffset: number;
   /**
    * Timestamp (ms) of the oldest record the group has not consumed: the record
-   * at max(committed, log start). Null when nothing is unconsumed, there is no
-   * commit, or it could not be read.
+   * at max(committed, log start), the log start without a commit. Null when
+   * nothing is unconsumed or it could not be read.
    */
   readonly oldestUnconsumedTimestamp: number | null;
   /** A live member of the group owns the partition (or the group is rebalancing and membership is in flux). */
@@ -25,11 +25,11 @@ export interface PartitionOffsets {
 
 /** The lag figures derived from {@link PartitionOffsets} (see {@link partitionLag}). */
 export interface PartitionLag extends PartitionOffsets {
-  /** Records between the committed offset and the log end; null without a commit. */
+  /** Records between the committed offset — the log start without a commit — and the log end. */
   readonly lag: number | null;
   /** Records deleted by retention before the group read them (committed < log start). */
   readonly lostRecords: number;
-  /** Age of the oldest unconsumed record: 0 when caught up, null without a commit or when unknown. */
+  /** Age of the oldest unconsumed record (the one at the log start without a commit): 0 when caught up, null when unknown. */
   readonly timeLagSeconds: number | null;
   /** timeLag / retention: Kafka deletes a record once it is older than retention. Null when retention is unbounded or time lag unknown. */
   readonly retentionUsedRatio: number | null;
@@ -67,11 +67,10 @@ export interface GroupLagSnapshot {
  * close the group is to losing data.
  */
 export function partitionLag(offsets: PartitionOffsets, at: number, retentionMs: number | null): PartitionLag {
-  const { committedOffset: committed, logStartOffset, logEndOffset, oldestUnconsumedTimestamp } = offsets;
+  const { committedOffset, logStartOffset, logEndOffset, oldestUnconsumedTimestamp } = offsets;
   const retentionSeconds = retentionMs === null ? null : retentionMs / 1_000;
-  if (committed === null) {
-    return { ...offsets, lag: null, lostRecords: 0, timeLagSeconds: null, retentionUsedRatio: null, secondsToDataLoss: null };
-  }
+  // No commit: the group vouches for nothing it read, so what it has to read starts at the log start.
+  const committed = committedOffset ?? logStartOffset;
   const lag = Math.max(0, logEndOffset - committed);
   const lostRecords = Math.max(0, Math.min(logStartOffset, logEndOffset) - committed);
   let timeLagSeconds: number | null;

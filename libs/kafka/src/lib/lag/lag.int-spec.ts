@@ -82,6 +82,26 @@ describe('consumer lag (real broker)', () => {
     await expect(reader.read(groupId, uniqueName('missing'))).rejects.toMatchObject({ code: 'KAFKA.TOPIC_NOT_FOUND' });
   });
 
+  it('measures lag from the log start for a partition the group never committed, and never calls the group OK', async () => {
+    const topic = await resources.topic('lag', 2);
+    const groupId = uniqueName('alerting');
+    const base = Date.now() - 5 * MINUTE;
+    await produce(topic, 0, 6, (i) => base + i * 1_000);
+    await produce(topic, 1, 3);
+    await admin.setOffsets({ groupId, topic, partitions: [{ partition: 1, offset: '3' }] });
+
+    const snapshot = await reader.read(groupId, topic);
+    const [p0, p1] = snapshot.partitions;
+    expect(p0).toMatchObject({ committedOffset: null, logStartOffset: 0, lag: 6, oldestUnconsumedTimestamp: base });
+    expect(p0?.timeLagSeconds).toBeCloseTo((snapshot.at - base) / 1_000);
+    expect(p1).toMatchObject({ committedOffset: 3, lag: 0 });
+
+    const evaluation = evaluateLag(windowOf([snapshot]));
+    expect(evaluation.partitions.map((p) => p.status)).toEqual(['STOP', 'OK']);
+    expect(evaluation.partitions[0]?.reason).toMatch(/no committed offset while 6 record\(s\) wait from the log start 0/);
+    expect({ status: evaluation.status, totalLag: evaluation.totalLag }).toEqual({ status: 'STOP', totalLag: 6 });
+  });
+
   it('finds the hot partition: many records on one partition, few on the others, little committed', async () => {
     const topic = await resources.topic('hot', 4);
     const groupId = uniqueName('dashboard');
