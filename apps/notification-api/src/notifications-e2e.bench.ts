@@ -285,7 +285,8 @@ export default defineBenchmark<Ctx>({
       };
       for (let i = 0; now() - begin < PHASE_MS; i++) {
         const due = begin + (i * 1000) / OPEN_LOOP_RATE;
-        if (due > now()) await new Promise((resolve) => setTimeout(resolve, due - now()));
+        const wait = due - now(); // read once: a second now() can pass `due` (a negative timeout)
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
         pending.push(send(i, now()));
       }
       await Promise.all(pending);
