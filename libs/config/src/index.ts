@@ -1,5 +1,6 @@
 export { ConfigError, loadConfig, loadConfigOrExit } from './lib/load-config';
 export type { Env } from './lib/load-config';
+export { REDACTED, isSecretName, redactSecrets } from './lib/redact';
 export {
   DEFAULT_DATE_RANGE,
   MAX_IDENTIFIER_LENGTH,

@@ -1,12 +1,19 @@
 import type { z } from 'zod';
+import { REDACTED, isSecretName, redactSecrets } from './redact';
 
-/** Thrown when the environment does not satisfy a service's config schema. */
+/**
+ * Thrown when the environment does not satisfy a service's config schema.
+ * Its problems never hold a secret: each is passed through {@link redactSecrets}.
+ */
 export class ConfigError extends Error {
   readonly code = 'CONFIG.INVALID';
   readonly retriable = false;
+  readonly problems: readonly string[];
 
-  constructor(readonly problems: readonly string[]) {
-    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  constructor(problems: readonly string[]) {
+    const redacted = problems.map(redactSecrets);
+    super(`Invalid configuration:\n  - ${redacted.join('\n  - ')}`);
+    this.problems = redacted;
     this.name = 'ConfigError';
   }
 }
@@ -18,6 +25,8 @@ export type Env = Readonly<Record<string, string | undefined>>;
  * Every problem is reported at once and each names its variable, e.g.
  * `KAFKA_BROKERS is required` or `PORT: expected a number, got "http"`.
  * Empty strings count as unset, so `FOO=` in an env file means "use the default".
+ * The value is quoted with its secrets redacted (URL passwords, private key
+ * members, PEM private keys), and not at all for a variable named like a secret.
  */
 export function loadConfig<S extends z.ZodObject>(schema: S, env: Env = process.env): z.infer<S> {
   const input: Record<string, string> = {};
@@ -30,9 +39,11 @@ export function loadConfig<S extends z.ZodObject>(schema: S, env: Env = process.
   throw new ConfigError(
     parsed.error.issues.map((issue) => {
       const name = issue.path.join('.') || '(config)';
-      const given = issue.path.length > 0 ? input[String(issue.path[0])] : undefined;
+      const variable = issue.path.length > 0 ? String(issue.path[0]) : undefined;
+      const given = variable === undefined ? undefined : input[variable];
       if (given === undefined && issue.code === 'invalid_type') return `${name} is required`;
-      return given === undefined ? `${name}: ${issue.message}` : `${name}: ${issue.message}, got "${given}"`;
+      if (given === undefined) return `${name}: ${issue.message}`;
+      return `${name}: ${issue.message}, got "${isSecretName(variable ?? '') ? REDACTED : redactSecrets(given)}"`;
     }),
   );
 }
