@@ -158,8 +158,14 @@ describe('notification worker (real ElasticMQ, Postgres, Redis)', () => {
       expect.stringMatching(/^NOTIFICATION\.POISON: not a NotificationRequested\.v1 message: schemaVersion/),
       expect.stringMatching(/^PROVIDER\.REJECTED: sms provider rejected/),
     ]);
-    const row = (await pool.query('SELECT status, attempts, last_error FROM notifications WHERE id = $1', [rejected])).rows[0];
-    expect(row).toMatchObject({ status: 'dead_lettered', attempts: 1 });
+    // The row says so once the copy is in the DLQ (onDeadLettered), an instant after the copy is visible.
+    const row = await waitFor(
+      async () =>
+        (await pool.query("SELECT status, attempts, last_error FROM notifications WHERE id = $1 AND status = 'dead_lettered'", [rejected]))
+          .rows[0],
+      { description: 'the rejected notification recorded as dead-lettered' },
+    );
+    expect(row).toMatchObject({ status: 'dead_lettered', attempts: 1, last_error: expect.stringMatching(/^PROVIDER\.REJECTED: /) });
   });
 
   it('dead-letters a transient failure that never recovers after exactly 3 failed provider attempts, and sends it once redriven', async () => {

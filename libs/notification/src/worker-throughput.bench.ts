@@ -78,7 +78,7 @@ export default defineBenchmark<Ctx>({
     const resources = new TestResources();
     const { pool } = await resources.postgres();
     await migrate(pool, readMigrations(join(__dirname, '../../../infra/migrations')));
-    const { url, dlqUrl } = await resources.queue('bench-notifications', { maxReceiveCount: 3 });
+    const { url, dlqUrl } = await resources.queue('bench-notifications', { maxReceiveCount: 10 });
     const providers = new Map(channels.map((channel) => [channel, new LocalProvider(channel, pool, { latencyMs: PROVIDER_LATENCY_MS })]));
     const handler = new NotificationHandler(new SendGuard(pool, resources.redis(), { leaseMs: 60_000 }), providers);
     return { resources, pool, queueUrl: url, dlqUrl: dlqUrl ?? '', handler };

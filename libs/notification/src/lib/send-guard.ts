@@ -78,8 +78,10 @@ export class SendGuard {
   private readonly claims: Coalescer<{ id: string; token: string; deadline: number }, ClaimedRow | undefined>;
   private readonly sends: Coalescer<{ id: string; token: string }, SentRecord>;
   private readonly failures: Coalescer<{ id: string; token: string; reason: string }, number | undefined>;
-  /** Postgres's clock minus this process's (`Date.now()`), in ms; learned before the first claim, refreshed by each claim batch. */
+  /** Postgres's clock minus this process's (`Date.now()`), in ms; learned before the first claim, refreshed by claim batches. */
   private clockOffsetMs: number | undefined;
+  /** Round trip of the best clock sample so far: its offset is known to within half of it. */
+  private clockRttMs: number | undefined;
   private clockSync: Promise<void> | undefined;
 
   constructor(
@@ -245,7 +247,7 @@ export class SendGuard {
                   extract(epoch FROM clock_timestamp())::float8 * 1000 AS now_ms`,
       [leases.map((l) => l.id), leases.map((l) => l.token), leases.map((l) => l.deadline)],
     );
-    if (rows[0]) this.clockOffsetMs = rows[0].now_ms - (sentAt + Date.now()) / 2;
+    if (rows[0]) this.learnClock(rows[0].now_ms, sentAt, Date.now());
     const taken = new Map(
       rows.map((r) => [r.token, { attempts: r.attempts, providerFailures: r.provider_failures, lastError: r.last_error }]),
     );
@@ -299,7 +301,21 @@ export class SendGuard {
   private async syncClock(): Promise<void> {
     const sentAt = Date.now();
     const { rows } = await this.pool.query<{ now_ms: number }>('SELECT extract(epoch FROM clock_timestamp())::float8 * 1000 AS now_ms');
-    this.clockOffsetMs ??= (rows[0]?.now_ms ?? sentAt) - (sentAt + Date.now()) / 2;
+    if (rows[0]) this.learnClock(rows[0].now_ms, sentAt, Date.now());
+    else this.clockOffsetMs ??= 0;
+  }
+
+  /**
+   * Takes Postgres's time `pgNowMs`, read by a query sent at `sentAt` and
+   * answered at `receivedAt`, as the middle of the round trip — unless that
+   * round trip was much slower than the best one seen (it waited for a pooled
+   * connection, or a busy server), which would skew the estimate by half the wait.
+   */
+  private learnClock(pgNowMs: number, sentAt: number, receivedAt: number): void {
+    const rtt = receivedAt - sentAt;
+    if (this.clockRttMs !== undefined && rtt > Math.max(2 * this.clockRttMs, CLOCK_SAMPLE_SLACK_MS)) return;
+    this.clockRttMs = Math.min(this.clockRttMs ?? rtt, rtt);
+    this.clockOffsetMs = pgNowMs - (sentAt + receivedAt) / 2;
   }
 
   private async markDone(notificationId: string): Promise<void> {
@@ -331,6 +347,9 @@ interface ClaimedRow {
   readonly providerFailures: number;
   readonly lastError: string | null;
 }
+
+/** A clock sample whose round trip is within this (or twice the best one) is taken. */
+const CLOCK_SAMPLE_SLACK_MS = 20;
 
 /** Share of a lease the local clock vouches for (clock rates differ a little; pauses are what the check is for). */
 const LEASE_SAFETY_MARGIN = 0.2;
