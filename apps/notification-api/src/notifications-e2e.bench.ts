@@ -175,7 +175,7 @@ export default defineBenchmark<Ctx>({
     const databaseUrl = new URL(resources.env.DATABASE_URL);
     databaseUrl.searchParams.set('options', `-c search_path=${schema}`);
     const DATABASE_URL = databaseUrl.toString();
-    const { url: queueUrl } = await resources.queue('bench-e2e', { maxReceiveCount: 3 });
+    const { url: queueUrl } = await resources.queue('bench-e2e', { maxReceiveCount: 10 }); // as topology.json provisions it (ADR 0005)
     const queue = queueUrl.slice(queueUrl.lastIndexOf('/') + 1);
     const keys = await generateKeyPair('RS256', { extractable: true });
     const port = await freePort();
