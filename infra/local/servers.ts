@@ -235,12 +235,15 @@ function assertReachable(dir: string, user: OsUser): Promise<void> {
   });
 }
 
-/** The app's role and database from DATABASE_URL; re-applied each start so the URL stays the truth. */
+/**
+ * The owner role and database from DATABASE_URL; re-applied each start so the URL stays the truth.
+ * CREATEROLE: provision creates each app's own least-privilege role (libs/provisioning database-roles.ts).
+ */
 async function createAppRoleAndDatabase(s: Settings, home: ServerHome): Promise<void> {
   const { sockets } = await postgresLayout(home, isRoot() ? osUser('postgres') : undefined);
   const sql = [
-    `SELECT format(CASE WHEN EXISTS (SELECT FROM pg_roles WHERE rolname = :'user') THEN 'ALTER ROLE %I LOGIN PASSWORD %L'`,
-    `  ELSE 'CREATE ROLE %I LOGIN PASSWORD %L' END, :'user', :'password') \\gexec`,
+    `SELECT format(CASE WHEN EXISTS (SELECT FROM pg_roles WHERE rolname = :'user') THEN 'ALTER ROLE %I LOGIN CREATEROLE PASSWORD %L'`,
+    `  ELSE 'CREATE ROLE %I LOGIN CREATEROLE PASSWORD %L' END, :'user', :'password') \\gexec`,
     `SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'user')`,
     `  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'db') \\gexec`,
   ].join('\n');

@@ -8,3 +8,5 @@ export { provisionQueues } from './lib/sqs-queues';
 export type { QueueChange } from './lib/sqs-queues';
 export { readTopology, topologySchema } from './lib/topology';
 export type { QueueSpec, TopicSpec, Topology } from './lib/topology';
+export { APP_DATABASE_GRANTS, DATABASE_APPS, appDatabaseUrlVariable, appRolesFromEnv, provisionAppRoles } from './lib/database-roles';
+export type { AppDatabaseGrants, AppRole, DatabaseApp, RoleChange } from './lib/database-roles';

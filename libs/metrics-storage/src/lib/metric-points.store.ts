@@ -88,17 +88,14 @@ export class MetricPointsStore {
    * and returns their names. A whole day goes at once (no DELETE, no bloat);
    * points that landed in the default partition are not touched. Plain DROP,
    * as DETACH … CONCURRENTLY is refused while a default partition exists: it
-   * locks metric_points for the moment the catalog changes take.
+   * locks metric_points for the moment the catalog changes take. The DROP runs
+   * in drop_metric_points_partitions_before (migration 0008, SECURITY DEFINER):
+   * this app's role owns no table.
    */
   async dropPartitionsBefore(firstKeptDay: Date): Promise<string[]> {
-    const { rows } = await this.pool.query<{ name: string }>(
-      `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-        WHERE i.inhparent = 'metric_points'::regclass AND c.relname ~ '^metric_points_[0-9]{8}$' AND c.relname < $1
-        ORDER BY 1`,
-      [`metric_points_${firstKeptDay.toISOString().slice(0, 10).replaceAll('-', '')}`],
-    );
-    // The names matched ^metric_points_[0-9]{8}$: safe to splice in.
-    for (const { name } of rows) await this.pool.query(`DROP TABLE IF EXISTS ${name}`);
+    const { rows } = await this.pool.query<{ name: string }>('SELECT name FROM drop_metric_points_partitions_before($1::date) AS name', [
+      firstKeptDay.toISOString().slice(0, 10),
+    ]);
     return rows.map((r) => r.name);
   }
 }
