@@ -10,6 +10,7 @@ import {
 import { kafkaSettings } from '@qls/config';
 import { createKafka, kafkaTopicsReadiness } from '@qls/kafka';
 import { LiveSeriesView, MetricsDashboardConsumer, createDashboardMetrics } from '@qls/metrics-dashboard';
+import { apiErrorFilter } from '@qls/http-api';
 import { type Logger, MetricsRegistry, ObservabilityModule } from '@qls/observability';
 import type { Config } from './config';
 import { DashboardHttpController } from './dashboard.http-controller';
@@ -89,7 +90,12 @@ export class AppModule {
       module: AppModule,
       imports: [ObservabilityModule.forRoot({ logger, metrics: registry, readiness: [kafkaReady, consumer.readiness] })],
       controllers: [DashboardHttpController],
-      providers: [{ provide: VIEW, useValue: view }, { provide: PARTS, useValue: parts }, DashboardLifecycle],
+      providers: [
+        { provide: VIEW, useValue: view },
+        { provide: PARTS, useValue: parts },
+        DashboardLifecycle,
+        apiErrorFilter({ logger, statusByCode: {} }),
+      ],
     };
   }
 }

@@ -3,7 +3,8 @@ import type { INestApplication } from '@nestjs/common';
 import { loadConfig } from '@qls/config';
 import { KafkaPublisher } from '@qls/kafka';
 import { encodeMetricPoint } from '@qls/metrics-contracts';
-import { createLogger, createNestApp } from '@qls/observability';
+import { OPERATOR_BODY_LIMIT_BYTES, createJsonHttpApp } from '@qls/http-api';
+import { createLogger } from '@qls/observability';
 import { TestResources, uniqueName, waitFor } from '@qls/testing';
 import { AppModule } from './app.module';
 import { configSchema } from './config';
@@ -43,7 +44,9 @@ describe('metrics-dashboard (in process, real Kafka)', () => {
       DASHBOARD_GROUP_ID: groupId,
     });
     const service = uniqueName('metrics-dashboard');
-    const app = await createNestApp(AppModule.register({ config, service, logger: createLogger({ service, level: 'silent' }) }));
+    const app = await createJsonHttpApp(AppModule.register({ config, service, logger: createLogger({ service, level: 'silent' }) }), {
+      bodyLimitBytes: OPERATOR_BODY_LIMIT_BYTES,
+    });
     apps.push(app);
     await app.listen(0, '127.0.0.1');
     const url = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
@@ -186,5 +189,20 @@ describe('metrics-dashboard (in process, real Kafka)', () => {
       { description: 'the point after the restart' },
     );
     expect(names).toEqual(['after']);
+  });
+
+  it('answers a bad request and an unknown route in the one error shape, { error: { code, message } }', async () => {
+    const { url } = await start();
+    const answer = async (response: Response) => ({ status: response.status, body: await response.json() });
+    const shape = (status: number, code: string) => ({ status, body: { error: { code, message: expect.any(String) } } });
+
+    expect(await answer(await fetch(`${url}/dashboard/services?serviceId=x`))).toMatchObject({
+      status: 400,
+      body: { error: { code: 'DASHBOARD.INVALID_QUERY', field: 'serviceId' } },
+    });
+    expect(await answer(await fetch(`${url}/nowhere`))).toEqual(shape(404, 'NOT_FOUND'));
+    expect(
+      await answer(await fetch(`${url}/nowhere`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a": ' })),
+    ).toEqual(shape(400, 'REQUEST.MALFORMED_JSON'));
   });
 });

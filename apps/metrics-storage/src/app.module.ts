@@ -17,6 +17,7 @@ import {
   createStorageMetrics,
   seriesQueryDefaults,
 } from '@qls/metrics-storage';
+import { apiErrorFilter } from '@qls/http-api';
 import { type Logger, MetricsRegistry, ObservabilityModule, postgresReadiness } from '@qls/observability';
 import type { Config } from './config';
 import { SeriesHttpController } from './series.http-controller';
@@ -148,6 +149,7 @@ export class AppModule {
       ],
       controllers: [SeriesHttpController],
       providers: [
+        apiErrorFilter({ logger, statusByCode: {} }),
         { provide: STORE, useValue: store },
         { provide: SERIES_LIMITS, useValue: limits },
         { provide: PARTS, useValue: parts },

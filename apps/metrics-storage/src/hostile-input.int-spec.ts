@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { loadConfig } from '@qls/config';
-import { createLogger, createNestApp } from '@qls/observability';
+import { OPERATOR_BODY_LIMIT_BYTES, createJsonHttpApp } from '@qls/http-api';
+import { createLogger } from '@qls/observability';
 import { migrate, readMigrations } from '@qls/provisioning';
 import { TestResources, uniqueName } from '@qls/testing';
 import { AppModule } from './app.module';
@@ -32,7 +33,9 @@ describe('metrics-storage answers hostile queries with 400 (in process, real Kaf
       STORAGE_GROUP_ID: uniqueName('storage'),
     });
     const service = uniqueName('metrics-storage');
-    app = await createNestApp(AppModule.register({ config, service, logger: createLogger({ service, level: 'silent' }), pool }));
+    app = await createJsonHttpApp(AppModule.register({ config, service, logger: createLogger({ service, level: 'silent' }), pool }), {
+      bodyLimitBytes: OPERATOR_BODY_LIMIT_BYTES,
+    });
     await app.listen(0, '127.0.0.1');
     baseUrl = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
   });
@@ -56,5 +59,19 @@ describe('metrics-storage answers hostile queries with 400 (in process, real Kaf
 
     const body = (await response.json()) as { error?: { code: string; field?: string } };
     expect({ status: response.status, field: body.error?.field }).toEqual({ status: 400, field });
+  });
+
+  it('answers a bad request and an unknown route in the one error shape, { error: { code, message } }', async () => {
+    const answer = async (response: Response) => ({ status: response.status, body: await response.json() });
+    const shape = (status: number, code: string) => ({ status, body: { error: { code, message: expect.any(String) } } });
+
+    expect(await answer(await fetch(`${baseUrl}/series?name=latency_ms`))).toEqual({
+      status: 400,
+      body: { error: { code: 'SERIES.INVALID_QUERY', message: 'serviceId: is required', field: 'serviceId' } },
+    });
+    expect(await answer(await fetch(`${baseUrl}/nowhere`))).toEqual(shape(404, 'NOT_FOUND'));
+    expect(
+      await answer(await fetch(`${baseUrl}/nowhere`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a": ' })),
+    ).toEqual(shape(400, 'REQUEST.MALFORMED_JSON'));
   });
 });

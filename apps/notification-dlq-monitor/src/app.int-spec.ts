@@ -161,7 +161,7 @@ describe('notification-dlq-monitor', () => {
     const rejected = async (response: Promise<Response>): Promise<string> => {
       const { status, body } = await json(await response);
       expect(status).toBe(400);
-      return String(body['message']);
+      return String((body['error'] as { message?: unknown } | undefined)?.message);
     };
 
     expect(await rejected(post(`${url}/dlq/redrive`, { method: 'teleport' }))).toMatch(/^method: /);

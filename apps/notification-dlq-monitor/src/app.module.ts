@@ -1,5 +1,6 @@
 import { type DynamicModule, Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import { apiErrorFilter } from '@qls/http-api';
 import { type Logger, MetricsRegistry, ObservabilityModule } from '@qls/observability';
 import { DeadLetterQueue, createDeadLetterMetrics, createSqsClient, queueDepth, queueUrlResolver } from '@qls/sqs';
 import type { Config } from './config';
@@ -47,6 +48,7 @@ export class AppModule {
       ],
       controllers: [DlqHttpController],
       providers: [
+        apiErrorFilter({ logger, statusByCode: {} }),
         { provide: SQS_CLIENT, useValue: sqs },
         SqsClientLifecycle,
         // Boot fails (and names the variables) when the queues are missing or do not belong together.

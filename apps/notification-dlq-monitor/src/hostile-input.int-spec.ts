@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { loadConfig } from '@qls/config';
+import { OPERATOR_BODY_LIMIT_BYTES, createJsonHttpApp } from '@qls/http-api';
 import { createLogger } from '@qls/observability';
 import { queueName } from '@qls/sqs';
 import { TestResources } from '@qls/testing';
@@ -28,9 +28,8 @@ describe('notification-dlq-monitor echoes hostile input only as short excerpts (
       NOTIFICATIONS_QUEUE: queueName(queueUrl),
       NOTIFICATIONS_DLQ: queueName(dlqUrl),
     });
-    app = await NestFactory.create(AppModule.register({ config, service, logger: createLogger({ service, level: 'silent' }) }), {
-      logger: false,
-      abortOnError: false,
+    app = await createJsonHttpApp(AppModule.register({ config, service, logger: createLogger({ service, level: 'silent' }) }), {
+      bodyLimitBytes: OPERATOR_BODY_LIMIT_BYTES,
     });
     await app.listen(0, '127.0.0.1');
     url = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
@@ -63,5 +62,16 @@ describe('notification-dlq-monitor echoes hostile input only as short excerpts (
     expect(response.status).toBe(status);
     expect(text.length).toBeLessThan(400);
     expect(text).not.toContain('<script>');
+  });
+
+  it('answers a bad request and an unknown route in the one error shape, { error: { code, message } }', async () => {
+    const answer = async (response: Response) => ({ status: response.status, body: await response.json() });
+    const shape = (status: number, code: string) => ({ status, body: { error: { code, message: expect.any(String) } } });
+
+    expect(await answer(await fetch(`${url}/dlq/messages?limit=0`))).toEqual(shape(400, 'REQUEST.INVALID'));
+    expect(await answer(await fetch(`${url}/nowhere`))).toEqual(shape(404, 'NOT_FOUND'));
+    expect(
+      await answer(await fetch(`${url}/nowhere`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a": ' })),
+    ).toEqual(shape(400, 'REQUEST.MALFORMED_JSON'));
   });
 });

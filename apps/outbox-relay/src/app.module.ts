@@ -10,6 +10,7 @@ import {
 import { Pool } from 'pg';
 import { kafkaSettings } from '@qls/config';
 import { KafkaPublisher, createKafka } from '@qls/kafka';
+import { apiErrorFilter } from '@qls/http-api';
 import { type Logger, MetricsRegistry, ObservabilityModule, postgresReadiness } from '@qls/observability';
 import { OutboxRelay, createOutboxMetrics, relaySettings } from '@qls/outbox';
 import { SqsPublisher, createSqsClient, queueUrlResolver } from '@qls/sqs';
@@ -80,7 +81,12 @@ export class AppModule {
         }),
       ],
       controllers: [OutboxHttpController],
-      providers: [{ provide: PG_POOL, useValue: pool }, { provide: OUTBOX_RELAY, useValue: relay }, RelayLifecycle],
+      providers: [
+        { provide: PG_POOL, useValue: pool },
+        { provide: OUTBOX_RELAY, useValue: relay },
+        RelayLifecycle,
+        apiErrorFilter({ logger, statusByCode: {} }),
+      ],
     };
   }
 }

@@ -3,9 +3,10 @@ import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { loadConfig } from '@qls/config';
-import { createLogger, createNestApp } from '@qls/observability';
+import { OPERATOR_BODY_LIMIT_BYTES, createJsonHttpApp } from '@qls/http-api';
+import { createLogger } from '@qls/observability';
 import { migrate, readMigrations } from '@qls/provisioning';
-import { TestResources, uniqueName } from '@qls/testing';
+import { type OperatorTokens, TestResources, operatorTokens, uniqueName } from '@qls/testing';
 import { AppModule } from './app.module';
 import { configSchema } from './config';
 
@@ -19,6 +20,7 @@ describe('outbox-relay answers hostile retry requests with 400 (in process, real
   let pool: Pool;
   let app: INestApplication;
   let retry: string;
+  let ops: OperatorTokens;
 
   beforeAll(async () => {
     resources = new TestResources();
@@ -27,9 +29,12 @@ describe('outbox-relay answers hostile retry requests with 400 (in process, real
     await migrate(pool, readMigrations(join(__dirname, '../../../infra/migrations')));
     const databaseUrl = new URL(resources.env.DATABASE_URL);
     databaseUrl.searchParams.set('options', `-c search_path=${schema}`);
-    const config = loadConfig(configSchema, { ...process.env, DATABASE_URL: databaseUrl.toString(), LOG_LEVEL: 'silent' });
+    ops = await operatorTokens();
+    const config = loadConfig(configSchema, { ...process.env, ...ops.env, DATABASE_URL: databaseUrl.toString(), LOG_LEVEL: 'silent' });
     const service = uniqueName('outbox-relay');
-    app = await createNestApp(AppModule.register({ config, service, logger: createLogger({ service, level: 'silent' }) }));
+    app = await createJsonHttpApp(AppModule.register({ config, service, logger: createLogger({ service, level: 'silent' }) }), {
+      bodyLimitBytes: OPERATOR_BODY_LIMIT_BYTES,
+    });
     await app.listen(0, '127.0.0.1');
     retry = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}/outbox/parked/retry`;
   });
@@ -39,7 +44,7 @@ describe('outbox-relay answers hostile retry requests with 400 (in process, real
     await resources?.cleanup();
   });
 
-  const post = (body: string) => fetch(retry, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  const post = async (body: string) => fetch(retry, { method: 'POST', headers: await ops.headers(), body });
 
   it.each([
     ['an id beyond bigint', '{"ids": ["99999999999999999999"]}'],
@@ -52,7 +57,7 @@ describe('outbox-relay answers hostile retry requests with 400 (in process, real
     const text = await response.text();
 
     expect(response.status).toBe(400);
-    expect(JSON.parse(text)).toMatchObject({ message: expect.stringMatching(/^ids/) });
+    expect(JSON.parse(text)).toMatchObject({ error: { code: 'REQUEST.INVALID', message: expect.stringMatching(/^ids/) } });
     expect(text.length).toBeLessThan(500);
   });
 
@@ -65,5 +70,24 @@ describe('outbox-relay answers hostile retry requests with 400 (in process, real
     const response = await post(JSON.stringify({ ids: [rows[0]?.id, '9223372036854775807'] }));
 
     expect({ status: response.status, body: await response.json() }).toEqual({ status: 200, body: { retried: 1 } });
+  });
+
+  it('answers a bad request and an unknown route in the one error shape, { error: { code, message } }', async () => {
+    const answer = async (response: Response) => ({ status: response.status, body: await response.json() });
+    const shape = (status: number, code: string) => ({ status, body: { error: { code, message: expect.any(String) } } });
+
+    expect(await answer(await fetch(retry, { method: 'POST', headers: await ops.headers(), body: '{"ids": ["0"]}' }))).toEqual(
+      shape(400, 'REQUEST.INVALID'),
+    );
+    expect(await answer(await fetch(`${new URL(retry).origin}/nowhere`))).toEqual(shape(404, 'NOT_FOUND'));
+    expect(
+      await answer(
+        await fetch(`${new URL(retry).origin}/nowhere`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{"a": ',
+        }),
+      ),
+    ).toEqual(shape(400, 'REQUEST.MALFORMED_JSON'));
   });
 });

@@ -120,7 +120,7 @@ describe('stream-ops', () => {
     });
     expect(await json(fetch(`${url}/lag/nobody`))).toMatchObject({
       status: 404,
-      body: { message: `consumer group nobody is not monitored (LAG_GROUPS has ${groupId})` },
+      body: { error: { code: 'NOT_FOUND', message: `consumer group nobody is not monitored (LAG_GROUPS has ${groupId})` } },
     });
 
     const scrape = await waitFor(
@@ -182,7 +182,10 @@ describe('stream-ops', () => {
     expect(await json(post(replay, { topic, minutesAgo: 5, dryRun: false }))).toMatchObject({
       status: 409,
       body: {
-        message: `consumer group ${groupId} has 1 live member(s); stop them first (their next commit would overwrite the replay's offsets)`,
+        error: {
+          code: 'CONFLICT',
+          message: `consumer group ${groupId} has 1 live member(s); stop them first (their next commit would overwrite the replay's offsets)`,
+        },
       },
     });
     err.length = 0;
@@ -205,7 +208,7 @@ describe('stream-ops', () => {
     for (const time of [{ minutesAgo: 5 }, { timestamp: new Date(Date.now() - MINUTE).toISOString() }]) {
       expect(await json(post(replay, { topic, fromEarliest: true, ...time }))).toMatchObject({
         status: 400,
-        body: { message: 'fromEarliest: give fromEarliest, timestamp or minutesAgo, only one' },
+        body: { error: { code: 'REQUEST.INVALID', message: 'fromEarliest: give fromEarliest, timestamp or minutesAgo, only one' } },
       });
     }
 
@@ -228,7 +231,7 @@ describe('stream-ops', () => {
     const rejected = async (body: unknown, status = 400) => {
       const response = await json(post(replay, body));
       expect(response.status).toBe(status);
-      return String(response.body['message']);
+      return String((response.body['error'] as { message?: unknown } | undefined)?.message);
     };
 
     expect(await rejected({ topic, minutes_ago: 5 })).toBe(
@@ -241,7 +244,12 @@ describe('stream-ops', () => {
     expect(await rejected({ topic: uniqueName('missing'), minutesAgo: 5 }, 404)).toMatch(/^topic .* does not exist$/);
     expect(await json(post(`${url}/groups/nobody/replay`, { topic, minutesAgo: 5 }))).toMatchObject({
       status: 404,
-      body: { message: `consumer group nobody has no committed offset on ${topic}: nothing to replay (is the group id right?)` },
+      body: {
+        error: {
+          code: 'NOT_FOUND',
+          message: `consumer group nobody has no committed offset on ${topic}: nothing to replay (is the group id right?)`,
+        },
+      },
     });
 
     const err: string[] = [];

@@ -9,6 +9,7 @@ import {
 } from '@nestjs/common';
 import { kafkaSettings } from '@qls/config';
 import { KafkaLagReader, LagMetrics, LagMonitor, createKafka } from '@qls/kafka';
+import { apiErrorFilter } from '@qls/http-api';
 import { type Logger, MetricsRegistry, ObservabilityModule } from '@qls/observability';
 import { type GroupStateRewinder, ReplayService } from '@qls/stream-ops';
 import type { Config } from './config';
@@ -79,6 +80,7 @@ export class AppModule {
       imports: [ObservabilityModule.forRoot({ logger, metrics: registry, readiness: [{ name: 'kafka', check: () => reader.ping() }] })],
       controllers: [LagHttpController, ReplayHttpController],
       providers: [
+        apiErrorFilter({ logger, statusByCode: {} }),
         { provide: LAG_MONITOR, useValue: monitor },
         { provide: LAG_READER, useValue: reader },
         { provide: REPLAY_SERVICE, useValue: replay },

@@ -1,8 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import type { INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import type { Admin } from 'kafkajs';
 import { loadConfig } from '@qls/config';
+import { OPERATOR_BODY_LIMIT_BYTES, createJsonHttpApp } from '@qls/http-api';
 import { createLogger } from '@qls/observability';
 import { TestResources, uniqueName } from '@qls/testing';
 import { AppModule } from './app.module';
@@ -33,9 +33,8 @@ describe('stream-ops answers hostile replay requests with 400 (in process, real 
     const groupId = uniqueName('alerting');
     await admin.setOffsets({ groupId, topic, partitions: [{ partition: 0, offset: '1' }] });
     const config = loadConfig(configSchema, { ...process.env, LOG_LEVEL: 'silent' });
-    app = await NestFactory.create(AppModule.register({ config, service, logger: createLogger({ service, level: 'silent' }) }), {
-      logger: false,
-      abortOnError: false,
+    app = await createJsonHttpApp(AppModule.register({ config, service, logger: createLogger({ service, level: 'silent' }) }), {
+      bodyLimitBytes: OPERATOR_BODY_LIMIT_BYTES,
     });
     await app.listen(0, '127.0.0.1');
     replay = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}/groups/${groupId}/replay`;
@@ -64,7 +63,7 @@ describe('stream-ops answers hostile replay requests with 400 (in process, real 
 
     expect({ status: response.status, body: await response.json() }).toEqual({
       status: 400,
-      body: expect.objectContaining({ message: expect.stringMatching(new RegExp(`^${field}: `)) }),
+      body: { error: { code: 'REQUEST.INVALID', message: expect.stringMatching(new RegExp(`^${field}: `)) } },
     });
   });
 
@@ -75,5 +74,24 @@ describe('stream-ops answers hostile replay requests with 400 (in process, real 
       body: JSON.stringify({ topic, minutesAgo: 5 }),
     });
     expect(response.status).toBe(200);
+  });
+
+  it('answers a bad request and an unknown route in the one error shape, { error: { code, message } }', async () => {
+    const answer = async (response: Response) => ({ status: response.status, body: await response.json() });
+    const shape = (status: number, code: string) => ({ status, body: { error: { code, message: expect.any(String) } } });
+
+    expect(
+      await answer(await fetch(replay, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"minutes_ago": 5}' })),
+    ).toEqual(shape(400, 'REQUEST.INVALID'));
+    expect(await answer(await fetch(`${new URL(replay).origin}/nowhere`))).toEqual(shape(404, 'NOT_FOUND'));
+    expect(
+      await answer(
+        await fetch(`${new URL(replay).origin}/nowhere`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{"a": ',
+        }),
+      ),
+    ).toEqual(shape(400, 'REQUEST.MALFORMED_JSON'));
   });
 });

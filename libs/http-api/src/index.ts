@@ -11,11 +11,11 @@ export { DuplicateHeaderError, SingleHeader, singleHeader } from './lib/headers'
 export { toHttpError } from './lib/http-errors';
 export { isTransientDependencyError } from './lib/transient-errors';
 export type { ErrorBody, HttpError, StatusByCode } from './lib/http-errors';
-export { bodyLimitEnv, createJsonHttpApp } from './lib/json-http-app';
+export { OPERATOR_BODY_LIMIT_BYTES, bodyLimitEnv, createJsonHttpApp } from './lib/json-http-app';
 export type { JsonHttpAppOptions } from './lib/json-http-app';
 export { RATE_LIMIT, RateLimitGuard } from './lib/rate-limit/rate-limit.guard';
 export type { RateLimitPolicy, RateLimiter } from './lib/rate-limit/rate-limit.guard';
 export { userRateLimit } from './lib/rate-limit/user-rate-limit';
 export type { UserRateLimitOptions } from './lib/rate-limit/user-rate-limit';
-export { apiProviders } from './lib/api-providers';
+export { apiErrorFilter, apiProviders } from './lib/api-providers';
 export type { ApiProvidersOptions } from './lib/api-providers';

@@ -42,10 +42,10 @@ describe('ApiExceptionFilter', () => {
     expect(logger.error).not.toHaveBeenCalled();
   });
 
-  it("keeps Nest's shape for its own exceptions, with HTTP_<status> as the outcome", () => {
+  it("answers Nest's own exceptions (an unknown route) in the one error shape, with the code as the outcome", () => {
     const { answer, failed } = answerTo(new NotFoundException('Cannot POST /things'));
-    expect(answer).toMatchObject({ status: 404, body: { statusCode: 404, message: 'Cannot POST /things', error: 'Not Found' } });
-    expect(failed[0]?.outcome).toBe('HTTP_404');
+    expect(answer).toMatchObject({ status: 404, body: { error: { code: 'NOT_FOUND', message: 'Cannot POST /things' } } });
+    expect(failed[0]?.outcome).toBe('NOT_FOUND');
   });
 
   it('logs a server-side failure with its cause, and drops the connection when the answer had already begun', () => {

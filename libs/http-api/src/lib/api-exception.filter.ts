@@ -11,7 +11,7 @@ export interface FailedRequest {
   /** The parsed body when there is one (a 401 comes after body parsing). */
   readonly body: unknown;
   readonly exception: unknown;
-  /** The answer's error code (`AUTH.UNAUTHENTICATED`...), or `HTTP_<status>` for Nest's own exceptions: an `outcome` label. */
+  /** The answer's error code (`AUTH.UNAUTHENTICATED`, `NOT_FOUND`...), or `HTTP_<status>` for a readiness report: an `outcome` label. */
   readonly outcome: string;
 }
 
@@ -24,8 +24,9 @@ export interface ApiExceptionFilterOptions {
 }
 
 /**
- * Every error of every route, including body-parser's (413, malformed JSON)
- * and the guards' (401, 429), answered as `{ error: { code, message, field? } }`
+ * Every error of every route, including body-parser's (413, malformed JSON),
+ * the guards' (401, 429) and Nest's own (unknown route), answered as
+ * `{ error: { code, message, field? } }` — a readiness report keeps its body
  * (see {@link toHttpError}) and handed to `onError`. 500s are logged at
  * error with their cause, 503s (a dependency unavailable) at warn, client
  * errors (4xx) at debug.

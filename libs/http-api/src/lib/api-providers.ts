@@ -16,6 +16,15 @@ export interface ApiProvidersOptions<C> {
 }
 
 /**
+ * {@link ApiExceptionFilter} for every route of the app: errors answer
+ * `{ error: { code, message, field? } }`. {@link apiProviders} includes it;
+ * an app without bearer auth registers this alone.
+ */
+export function apiErrorFilter(options: ApiExceptionFilterOptions): Provider {
+  return { provide: APP_FILTER, useValue: new ApiExceptionFilter(options) };
+}
+
+/**
  * What every JSON API registers: bearer authentication with cached
  * verifications ({@link BearerAuthGuard}), the error filter, and the rate limit
  * when it has one. Controllers then say `@UseGuards(BearerAuthGuard, RateLimitGuard)`.
@@ -24,7 +33,7 @@ export function apiProviders<C>(options: ApiProvidersOptions<C>): Provider[] {
   return [
     // Clients reuse a token for many requests: its signature is checked once, then remembered until it expires.
     { provide: JWT_VERIFIER, useValue: withVerificationCache(options.verify) },
-    { provide: APP_FILTER, useValue: new ApiExceptionFilter(options.errors) },
+    apiErrorFilter(options.errors),
     BearerAuthGuard,
     ...(options.rateLimit === undefined ? [] : [{ provide: RATE_LIMIT, useValue: options.rateLimit }, RateLimitGuard]),
   ];

@@ -1,4 +1,4 @@
-import { BadRequestException, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
+import { BadRequestException, InternalServerErrorException, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
 import { PermanentError, RetriableError } from '@qls/messaging';
 import { AuthenticationError } from './auth/jwt.verifier';
 import { toHttpError } from './http-errors';
@@ -51,7 +51,8 @@ describe('toHttpError', () => {
       status: 413,
       body: { error: { code: 'REQUEST.TOO_LARGE', message: expect.stringContaining('2048') } },
     });
-    expect(toHttpError(new BadRequestException('Unexpected token'), statusByCode)).toMatchObject({
+    const malformed = Object.assign(new Error('Unexpected token'), { type: 'entity.parse.failed', status: 400, expose: true });
+    expect(toHttpError(malformed, statusByCode)).toMatchObject({
       status: 400,
       body: { error: { code: 'REQUEST.MALFORMED_JSON' } },
     });
@@ -92,8 +93,31 @@ describe('toHttpError', () => {
     expect(toHttpError(unique, statusByCode)?.status).toBe(500);
   });
 
-  it("leaves Nest's own HTTP exceptions (unknown route, readiness) to Nest", () => {
-    expect(toHttpError(new NotFoundException(), statusByCode)).toBeUndefined();
+  it("answers Nest's own HTTP exceptions in the one error shape, with a code for their status", () => {
+    expect(toHttpError(new NotFoundException('Cannot GET /nowhere'), statusByCode)).toEqual({
+      status: 404,
+      headers: {},
+      body: { error: { code: 'NOT_FOUND', message: 'Cannot GET /nowhere' } },
+    });
+    expect(toHttpError(new BadRequestException('limit: expected an integer from 1 to 100'), statusByCode)?.body).toEqual({
+      error: { code: 'REQUEST.INVALID', message: 'limit: expected an integer from 1 to 100' },
+    });
+    expect(toHttpError(new BadRequestException("Failed to decode param '%FF'"), statusByCode)?.body.error.message).toBe(
+      'a path parameter is not valid percent-encoding',
+    );
+    const shaped = { error: { code: 'SERIES.INVALID_QUERY', message: 'from: expected a date', field: 'from' } };
+    expect(toHttpError(new BadRequestException(shaped), statusByCode)).toEqual({ status: 400, headers: {}, body: shaped });
+    expect(toHttpError(new ServiceUnavailableException('the lag could not be read yet'), statusByCode)?.body.error.code).toBe(
+      'DEPENDENCY.UNAVAILABLE',
+    );
+  });
+
+  it('keeps a readiness report as it is, and says nothing of a 500 HttpException', () => {
     expect(toHttpError(new ServiceUnavailableException({ status: 'unavailable' }), statusByCode)).toBeUndefined();
+    expect(toHttpError(new InternalServerErrorException('offsets of group g could not be set: broker 3 down'), statusByCode)?.body).toEqual(
+      {
+        error: { code: 'INTERNAL', message: 'internal error' },
+      },
+    );
   });
 });

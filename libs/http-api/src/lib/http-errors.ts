@@ -1,4 +1,4 @@
-import { BadRequestException } from '@nestjs/common';
+import { HttpException, HttpStatus } from '@nestjs/common';
 import { AppError } from '@qls/messaging';
 import { AuthenticationError } from './auth/jwt.verifier';
 import { isTransientDependencyError } from './transient-errors';
@@ -53,9 +53,12 @@ function isBodyParserError(error: unknown): error is BodyParserError {
  * (e.g. Kafka unavailable) or a transient failure of a driver (Postgres
  * unreachable, pool connect timeout, 57P01, 53300, 40001: see
  * {@link isTransientDependencyError}), saying nothing of its cause. Body-parser's errors
- * are 413 (`REQUEST.TOO_LARGE`) and 400 (`REQUEST.MALFORMED_JSON`). Returns
- * undefined for Nest's own HTTP exceptions (unknown route, readiness 503),
- * which keep Nest's shape.
+ * are 413 (`REQUEST.TOO_LARGE`) and 400 (`REQUEST.MALFORMED_JSON`). Nest's
+ * HTTP exceptions (unknown route, a path parameter that is not valid
+ * percent-encoding, an operator controller's `BadRequestException`) get the
+ * same shape, with a code for their status (see {@link fromHttpException});
+ * only a body that is a report of its own (readiness: `{ status, checks }`)
+ * is kept as it is: then this returns undefined.
  */
 export function toHttpError(error: unknown, statusByCode: StatusByCode): HttpError | undefined {
   if (error instanceof AppError) {
@@ -83,13 +86,54 @@ export function toHttpError(error: unknown, statusByCode: StatusByCode): HttpErr
       return answer(400, 'REQUEST.MALFORMED_JSON', `request body is not valid JSON: ${error.message}`);
     return answer(error.status, 'REQUEST.INVALID', error.message);
   }
-  // Nest turns body-parser's JSON SyntaxError into this one before filters see it; nothing else here throws it.
-  if (error instanceof BadRequestException)
-    return answer(400, 'REQUEST.MALFORMED_JSON', `request body is not valid JSON: ${error.message}`);
-  if (error instanceof Error && 'getStatus' in error) return undefined; // an HttpException of Nest's
+  if (error instanceof HttpException) return fromHttpException(error);
   // A database or network outage the caller can wait out, not a bug.
   if (isTransientDependencyError(error)) return internal(503, 'DEPENDENCY.UNAVAILABLE');
   return internal(500, 'INTERNAL');
+}
+
+/** The code of a Nest HTTP exception's answer, by status. */
+const codeByStatus: Readonly<Record<number, string>> = {
+  [HttpStatus.BAD_REQUEST]: 'REQUEST.INVALID',
+  [HttpStatus.UNAUTHORIZED]: 'AUTH.UNAUTHENTICATED',
+  [HttpStatus.FORBIDDEN]: 'AUTH.FORBIDDEN',
+  [HttpStatus.NOT_FOUND]: 'NOT_FOUND',
+  [HttpStatus.METHOD_NOT_ALLOWED]: 'REQUEST.METHOD_NOT_ALLOWED',
+  [HttpStatus.CONFLICT]: 'CONFLICT',
+  [HttpStatus.PAYLOAD_TOO_LARGE]: 'REQUEST.TOO_LARGE',
+  [HttpStatus.UNSUPPORTED_MEDIA_TYPE]: 'REQUEST.UNSUPPORTED_MEDIA_TYPE',
+  [HttpStatus.TOO_MANY_REQUESTS]: 'RATE_LIMITED',
+  [HttpStatus.INTERNAL_SERVER_ERROR]: 'INTERNAL',
+  [HttpStatus.NOT_IMPLEMENTED]: 'NOT_IMPLEMENTED',
+  [HttpStatus.SERVICE_UNAVAILABLE]: 'DEPENDENCY.UNAVAILABLE',
+  [HttpStatus.GATEWAY_TIMEOUT]: 'DEPENDENCY.TIMEOUT',
+};
+
+/**
+ * A Nest HTTP exception in the one error shape: a body already in it
+ * (`{ error: { code, message, field? } }`) as it is; Nest's default
+ * (`{ statusCode, message, error }`, or a string) as the code of its status
+ * and its message (a 500 says nothing of its cause). Undefined for any other
+ * body (readiness reports keep theirs).
+ */
+function fromHttpException(exception: HttpException): HttpError | undefined {
+  const status = exception.getStatus();
+  const response = exception.getResponse();
+  if (typeof response === 'object' && response !== null && !('statusCode' in response)) {
+    const error = (response as { error?: unknown }).error;
+    if (typeof error === 'object' && error !== null && typeof (error as { code?: unknown }).code === 'string') {
+      return { status, headers: {}, body: response as ErrorBody };
+    }
+    return undefined;
+  }
+  const code = codeByStatus[status] ?? `HTTP_${status}`;
+  if (status === HttpStatus.INTERNAL_SERVER_ERROR) return internal(500, code);
+  const raw = typeof response === 'string' ? response : (response as { message?: unknown }).message;
+  let message = Array.isArray(raw) ? raw.join('; ') : typeof raw === 'string' ? raw : exception.message;
+  // Express: a path parameter that is not valid percent-encoding ("Failed to decode param '%FF…'", echoed whole).
+  if (message.startsWith('Failed to decode param')) message = 'a path parameter is not valid percent-encoding';
+  if (message.length > MAX_MESSAGE_LENGTH) message = `${message.slice(0, MAX_MESSAGE_LENGTH)}…`;
+  return answer(status, code, message);
 }
 
 function answer(status: number, code: string, message: string): HttpError {
