@@ -10,7 +10,7 @@ import {
 import { Pool } from 'pg';
 import { kafkaSettings } from '@qls/config';
 import { KafkaPublisher, createKafka } from '@qls/kafka';
-import { apiErrorFilter } from '@qls/http-api';
+import { apiErrorFilter, operatorProviders } from '@qls/http-api';
 import { type Logger, MetricsRegistry, ObservabilityModule, postgresReadiness } from '@qls/observability';
 import { OutboxRelay, createOutboxMetrics, relaySettings } from '@qls/outbox';
 import { SqsPublisher, createSqsClient, queueUrlResolver } from '@qls/sqs';
@@ -85,6 +85,7 @@ export class AppModule {
         { provide: PG_POOL, useValue: pool },
         { provide: OUTBOX_RELAY, useValue: relay },
         RelayLifecycle,
+        ...operatorProviders(config, logger),
         apiErrorFilter({ logger, statusByCode: {} }),
       ],
     };

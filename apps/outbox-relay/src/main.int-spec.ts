@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Pool } from 'pg';
 import { enqueue, inTransaction } from '@qls/outbox';
-import { TestResources, freePort, uniqueName, waitFor } from '@qls/testing';
+import { TestResources, freePort, operatorTokens, uniqueName, waitFor } from '@qls/testing';
 
 /**
  * Runs the built app (`node dist/apps/outbox-relay/main.js`) as a child process
@@ -55,6 +55,9 @@ async function within<T>(what: string, promise: Promise<T>, timeoutMs: number): 
   }
 }
 
+/** The operator key the apps trust: /outbox/* need its tokens. */
+const ops = operatorTokens();
+
 async function validEnv(extra: Record<string, string> = {}): Promise<Record<string, string>> {
   const servers = Object.fromEntries(
     ['KAFKA_BROKERS', 'SQS_ENDPOINT', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'].map((name) => [
@@ -62,7 +65,8 @@ async function validEnv(extra: Record<string, string> = {}): Promise<Record<stri
       process.env[name] ?? '',
     ]),
   );
-  return { ...servers, DATABASE_URL, HTTP_PORT: String(await freePort()), SHUTDOWN_TIMEOUT_MS: '5000', ...extra };
+  const { env: operatorAuth } = await ops;
+  return { ...servers, ...operatorAuth, DATABASE_URL, HTTP_PORT: String(await freePort()), SHUTDOWN_TIMEOUT_MS: '5000', ...extra };
 }
 
 /** Resolves once `/health/live` answers 200. */
@@ -172,7 +176,9 @@ describe('outbox-relay process', () => {
       await started(app);
 
       const { header, traceId } = traceparent();
-      expect((await fetch(`${app.url}/outbox/stats`, { headers: { traceparent: header } })).status).toBe(200);
+      expect(
+        (await fetch(`${app.url}/outbox/stats`, { headers: { ...(await (await ops).headers('ops:read')), traceparent: header } })).status,
+      ).toBe(200);
 
       const exported = await waitFor(
         () =>
@@ -221,7 +227,10 @@ describe('outbox-relay process', () => {
       );
       await waitFor(() => received.includes(aggregateId), { timeoutMs: 20_000, description: 'the relayed event' });
 
-      const stats = (await (await fetch(`${app.url}/outbox/stats`)).json()) as { pending: number; parked: number };
+      const stats = (await (await fetch(`${app.url}/outbox/stats`, { headers: await (await ops).headers('ops:read') })).json()) as {
+        pending: number;
+        parked: number;
+      };
       expect(stats).toMatchObject({ pending: expect.any(Number), parked: expect.any(Number) });
       await waitFor(
         async () =>

@@ -6,3 +6,5 @@ export { freePort, startBuiltApi, startBuiltApp } from './lib/apps';
 export type { BuiltApi, BuiltApiOptions } from './lib/apps';
 export { localServerPid, pauseServer } from './lib/pause';
 export type { LocalServer, PausableServer } from './lib/pause';
+export { operatorTokens } from './lib/operator-tokens';
+export type { OperatorTokens } from './lib/operator-tokens';

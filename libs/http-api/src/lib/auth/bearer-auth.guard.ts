@@ -22,13 +22,22 @@ export class BearerAuthGuard<C = unknown> implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest<C>>();
-    const header = singleHeader(request, 'Authorization');
-    if (header === undefined || header === '') throw new AuthenticationError('missing bearer token', false);
-    const match = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(header);
-    if (!match?.[1]) throw new AuthenticationError('expected "Authorization: Bearer <token>"', false);
-    request.caller = await this.verify(match[1]);
+    request.caller = await this.verify(bearerTokenOf(request));
     return true;
   }
+}
+
+/**
+ * The token of the request's one `Authorization: Bearer <token>` header.
+ *
+ * @throws AuthenticationError without one; DuplicateHeaderError for two
+ */
+export function bearerTokenOf(request: IncomingMessage): string {
+  const header = singleHeader(request, 'Authorization');
+  if (header === undefined || header === '') throw new AuthenticationError('missing bearer token', false);
+  const match = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(header);
+  if (!match?.[1]) throw new AuthenticationError('expected "Authorization: Bearer <token>"', false);
+  return match[1];
 }
 
 /** The caller that {@link BearerAuthGuard} verified; the parameter's type is the app's caller type. */

@@ -1,5 +1,5 @@
 import { createPublicKey } from 'node:crypto';
-import { type JSONWebKeySet, type JWK, createLocalJWKSet, errors, jwtVerify } from 'jose';
+import { type JSONWebKeySet, type JWK, type JWTPayload, createLocalJWKSet, errors, jwtVerify } from 'jose';
 import { unsafeIdentifierReason } from '@qls/config';
 import { PermanentError } from '@qls/messaging';
 
@@ -42,11 +42,12 @@ export type JwtVerifier<C> = (token: string) => Promise<C>;
  * algorithm, `iss`, `aud`, `exp` (required) and `nbf`. The caller is the
  * `sub` claim (required: 1–255 characters, well-formed Unicode, no control
  * characters, else 401), which `callerOf` turns into the app's caller
- * (`{ userId }`, `{ serviceId }`...).
+ * (`{ userId }`, `{ serviceId }`...); it also gets the verified claims (an
+ * operator's `scope`).
  *
  * @throws AuthenticationError with the reason (expired, wrong audience, bad signature...)
  */
-export function createJwtVerifier<C>(options: JwtVerifierOptions, callerOf: (subject: string) => C): JwtVerifier<C> {
+export function createJwtVerifier<C>(options: JwtVerifierOptions, callerOf: (subject: string, claims: JWTPayload) => C): JwtVerifier<C> {
   const keySet = createLocalJWKSet(options.keys);
   const verifyOptions = {
     issuer: options.issuer,
@@ -56,17 +57,18 @@ export function createJwtVerifier<C>(options: JwtVerifierOptions, callerOf: (sub
     clockTolerance: options.clockToleranceSeconds ?? 5,
   };
   return async (token) => {
-    let subject: string;
+    let claims: JWTPayload;
     try {
-      subject = (await jwtVerify(token, keySet, verifyOptions)).payload.sub as string;
+      claims = (await jwtVerify(token, keySet, verifyOptions)).payload;
     } catch (error) {
       throw new AuthenticationError(reasonOf(error));
     }
     // The subject becomes a user id in rows, keys and log lines: one Postgres would store differently
     // (a lone surrogate becomes U+FFFD, aliasing two users) or refuse (NUL) is no identity at all.
+    const subject = claims.sub as string;
     const unsafe = unsafeIdentifierReason(subject);
     if (unsafe !== undefined) throw new AuthenticationError(`invalid token: "sub" claim ${unsafe}`);
-    return callerOf(subject);
+    return callerOf(subject, claims);
   };
 }
 
