@@ -146,7 +146,7 @@ describe('MetricsStorageConsumer (real Kafka and Postgres)', () => {
   const counter = async (metric: { get(): Promise<{ values: { value: number }[] }> }) =>
     (await metric.get()).values.reduce((sum, v) => sum + v.value, 0);
 
-  it('stores a redelivered point once, with the value of its last write, and continues the records’ trace', async () => {
+  it('stores a redelivered point once, with the value of its first write — a later one is a duplicate, dropped and counted —, and continues the records’ trace', async () => {
     const { metrics } = await startConsumer();
     const traceId = 'c'.repeat(31) + '7';
     await produce(points(30), { traceparent: `00-${traceId}-${'d'.repeat(16)}-01` });
@@ -159,12 +159,12 @@ describe('MetricsStorageConsumer (real Kafka and Postgres)', () => {
 
     const stored = await rows();
     expect(stored).toHaveLength(30);
-    const expected = points(30).map((p, i) => (i < 10 ? { ...p, value: p.value + 1_000 } : p));
-    for (const p of expected) {
+    for (const p of points(30)) {
       const key = `${p.serviceId}|${p.name}|pod=${p.labels['pod']}`;
       expect(stored.find((r) => r.series_key === key && r.ts === p.timestamp)?.value).toBe(p.value);
     }
-    expect(await counter(metrics.pointsWritten)).toBe(60);
+    expect(await counter(metrics.pointsWritten)).toBe(30);
+    expect(await counter(metrics.pointsDuplicate)).toBe(30);
     const batchSpans = telemetry.spans().filter((s) => s.name === `process ${topic}`);
     expect(batchSpans.some((s) => s.spanContext().traceId === traceId)).toBe(true);
   });
@@ -190,7 +190,8 @@ describe('MetricsStorageConsumer (real Kafka and Postgres)', () => {
     const { metrics } = await startConsumer();
     await caughtUp('the replay');
 
-    expect(await counter(metrics.pointsWritten)).toBe(30); // every record read and written again...
+    expect(await counter(metrics.pointsDuplicate)).toBe(30); // every record read again, a duplicate of its row...
+    expect(await counter(metrics.pointsWritten)).toBe(0);
     expect(await rows()).toEqual(before); // ...and no row added or changed (same values, same written_at)
   });
 

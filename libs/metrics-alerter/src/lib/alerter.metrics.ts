@@ -5,7 +5,7 @@ export function createAlerterMetrics(registry: MetricsRegistry) {
   return {
     records: registry.counter<'outcome'>({
       name: 'alerter_records_total',
-      help: 'Records read from the input topic, by outcome (processed, late, partially_late, dead_lettered, skipped_replayed).',
+      help: 'Records read from the input topic, by outcome (processed, duplicate — a point of a series and timestamp already counted —, late, partially_late, dead_lettered, skipped_replayed).',
       labelNames: ['outcome'],
     }),
     alerts: registry.counter<'status' | 'rule'>({

@@ -256,12 +256,13 @@ export class AlerterRunner {
     }
     let skipped = 0;
     let processed = 0;
+    let duplicates = 0;
     for (const message of batch.messages) {
       if (!isRunning() || isStale()) break;
       const offset = Number(message.offset);
       if (owned.nextOffset === null || offset >= owned.nextOffset) {
         if (this.crossesSavepointSlot(owned, message)) this.takeSavepoint(partition, owned);
-        this.handleRecord(partition, owned, message);
+        if (!this.handleRecord(partition, owned, message)) duplicates += 1;
         owned.nextOffset = offset + 1;
         owned.dirty = true;
         processed += 1;
@@ -270,7 +271,8 @@ export class AlerterRunner {
       }
       resolveOffset(message.offset);
     }
-    if (processed) this.options.metrics?.records.inc({ outcome: 'processed' }, processed);
+    if (processed) this.options.metrics?.records.inc({ outcome: 'processed' }, processed - duplicates);
+    if (duplicates) this.options.metrics?.records.inc({ outcome: 'duplicate' }, duplicates);
     if (skipped) this.options.metrics?.records.inc({ outcome: 'skipped_replayed' }, skipped);
     this.collect();
     if (this.checkpointFailures > 0) await this.backOff(heartbeat);
@@ -307,7 +309,8 @@ export class AlerterRunner {
     });
   }
 
-  private handleRecord(partition: number, owned: OwnedPartition, message: KafkaMessage): void {
+  /** False when the point was a duplicate of one its windows already took (see `WindowedAlerter.process`). */
+  private handleRecord(partition: number, owned: OwnedPartition, message: KafkaMessage): boolean {
     let point: MetricPoint;
     try {
       point = parseMetricPoint(message.value?.toString() ?? '');
@@ -320,11 +323,15 @@ export class AlerterRunner {
         ),
       );
       this.options.metrics?.records.inc({ outcome: 'dead_lettered' });
-      return;
+      return true;
     }
     if (owned.maxEventTime === null || point.timestamp > owned.maxEventTime) owned.maxEventTime = point.timestamp;
     const traceparent = message.headers?.['traceparent']?.toString();
-    this.alerter.process(partition, point, traceparent ? { offset: message.offset, context: traceparent } : { offset: message.offset });
+    return this.alerter.process(
+      partition,
+      point,
+      traceparent ? { offset: message.offset, context: traceparent } : { offset: message.offset },
+    );
   }
 
   /** Advances the watermark, closes windows, and files the outputs under their partitions. */

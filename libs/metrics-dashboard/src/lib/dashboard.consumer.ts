@@ -164,7 +164,7 @@ export class MetricsDashboardConsumer {
     const { messages } = batch;
     metrics.recordsConsumed.inc(messages.length);
     const invalid: Record<InvalidReason, number> = { 'not-json': 0, schema: 0 };
-    const outside = { late: 0, future: 0 };
+    const outside = { late: 0, future: 0, duplicate: 0 };
     let firstInvalid: { offset: string; reason: string } | undefined;
     for (const message of messages) {
       let point: MetricPoint;
@@ -180,6 +180,7 @@ export class MetricsDashboardConsumer {
     }
     for (const reason of ['not-json', 'schema'] as const) if (invalid[reason]) metrics.recordsInvalid.inc({ reason }, invalid[reason]);
     for (const reason of ['late', 'future'] as const) if (outside[reason]) metrics.pointsOutsideWindow.inc({ reason }, outside[reason]);
+    if (outside.duplicate) metrics.pointsDuplicate.inc(outside.duplicate);
     if (firstInvalid) {
       logger?.warn(
         { topic: batch.topic, partition: batch.partition, count: invalid['not-json'] + invalid.schema, first: firstInvalid },

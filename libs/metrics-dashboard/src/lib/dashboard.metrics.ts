@@ -7,6 +7,8 @@ export interface DashboardMetrics {
   readonly recordsInvalid: Counter<'reason'>;
   /** Valid points dropped because their event time is outside the window (reason: late, future). */
   readonly pointsOutsideWindow: Counter<'reason'>;
+  /** Points dropped because their series already had a point at their timestamp (the first counts). */
+  readonly pointsDuplicate: Counter;
   /** Series held now (read at every scrape). */
   readonly seriesHeld: Gauge;
   /** Series that left the view (reason: expired = their window emptied, capacity = the series cap). */
@@ -32,6 +34,10 @@ export function createDashboardMetrics(registry: MetricsRegistry, seriesHeld: ()
       name: 'metrics_dashboard_points_outside_window_total',
       help: 'Points dropped because their event time is older than the window or too far ahead of the clock (reason: late, future)',
       labelNames: ['reason'],
+    }),
+    pointsDuplicate: registry.counter({
+      name: 'metrics_dashboard_points_duplicate_total',
+      help: 'Points dropped because their series already had a point at their timestamp (a retried POST /metrics): the first one counts',
     }),
     seriesHeld: registry.gauge({
       name: 'metrics_dashboard_series',

@@ -21,6 +21,17 @@ function viewAt(options: Partial<LiveSeriesViewOptions> = {}) {
 }
 
 describe('LiveSeriesView', () => {
+  it('keeps one point per series and timestamp: a batch delivered twice shows as once, the later copy dropped as a duplicate', () => {
+    const { view } = viewAt();
+    const batch = Array.from({ length: 10 }, (_, i) => point(T0 - 10_000 + i * 300, i));
+    const once = viewAt().view;
+    for (const p of batch) once.add(p);
+    expect(batch.map((p) => view.add(p))).toEqual(batch.map(() => 'added'));
+    expect(batch.map((p) => view.add({ ...p, value: p.value + 100 }))).toEqual(batch.map(() => 'duplicate'));
+    expect(view.list()).toEqual(once.list());
+    expect(view.list()[0]).toMatchObject({ count: 10, max: 9, avg: 4.5, last: { value: 9 } });
+  });
+
   it('keeps last, count, min, max, avg and rate per series over the window', () => {
     const { view } = viewAt();
     // 2 points a second over the 60 one-second buckets of the window (the clock's own second is the last): values 0..119.

@@ -6,7 +6,7 @@ export interface SeriesStats {
   readonly serviceId: string;
   readonly name: string;
   readonly labels: Readonly<Record<string, string>>;
-  /** The point with the latest event time (of equal ones, the last to arrive): not necessarily the last to arrive. */
+  /** The point with the latest event time: not necessarily the last to arrive. */
   readonly last: { readonly value: number; readonly timestamp: number };
   /** Points in the window. */
   readonly count: number;
@@ -26,8 +26,8 @@ export interface ServiceSummary {
   readonly lastSeen: number;
 }
 
-/** What {@link LiveSeriesView.add} did with a point. */
-export type AddOutcome = 'added' | 'late' | 'future';
+/** What {@link LiveSeriesView.add} did with a point; `duplicate`: the series already has a point at its timestamp (the first one counts). */
+export type AddOutcome = 'added' | 'late' | 'future' | 'duplicate';
 
 /** Why a series left the view: its window emptied, or a new series needed its place (the cap). */
 export type EvictionReason = 'expired' | 'capacity';
@@ -68,7 +68,10 @@ const BYTES_PER_SERIES = 1_024;
  * already out of the window when it arrives is dropped (`late`).
  *
  * A point lands in the bucket of its own second, so points arriving out of
- * order within the window count as if they had arrived in order. A bucket's
+ * order within the window count as if they had arrived in order. A bucket
+ * keeps the timestamps of its points: one point per (series, timestamp), as
+ * the storage and the alerter keep — a later one (a retried `POST /metrics`)
+ * is a `duplicate` and is not counted. A bucket's
  * slot is reused by a later second only once its own second has left the
  * window (the ring holds `windowSeconds + maxFutureSeconds` slots), so stale
  * buckets are skipped when read and overwritten when written: eviction by event
@@ -126,8 +129,7 @@ export class LiveSeriesView {
       this.series.delete(key); // re-inserted below: the Map's order is the order of last update
     }
     this.series.set(key, window);
-    window.add(second % this.slots, second, point.value, point.timestamp);
-    return 'added';
+    return window.add(second % this.slots, second, point.value, point.timestamp) ? 'added' : 'duplicate';
   }
 
   /** The series in the window, optionally of one service and/or one metric name, sorted by serviceId, name, then labels. */
@@ -201,6 +203,8 @@ class SeriesWindow {
   private readonly sums: Float64Array;
   private readonly mins: Float64Array;
   private readonly maxs: Float64Array;
+  /** The timestamps of each bucket's points (most seconds hold one or two per series). */
+  private readonly times: number[][];
   lastValue = 0;
   lastTimestamp = Number.NEGATIVE_INFINITY;
 
@@ -216,16 +220,23 @@ class SeriesWindow {
     this.sums = new Float64Array(slots);
     this.mins = new Float64Array(slots);
     this.maxs = new Float64Array(slots);
+    this.times = Array.from({ length: slots }, () => []);
   }
 
-  add(slot: number, second: number, value: number, timestamp: number): void {
+  /** False, changing nothing, when the bucket already holds a point at `timestamp`. */
+  add(slot: number, second: number, value: number, timestamp: number): boolean {
+    const times = this.times[slot] as number[];
     if (this.seconds[slot] !== second) {
+      times.length = 0;
+      times.push(timestamp);
       this.seconds[slot] = second;
       this.counts[slot] = 1;
       this.sums[slot] = value;
       this.mins[slot] = value;
       this.maxs[slot] = value;
     } else {
+      if (times.includes(timestamp)) return false;
+      times.push(timestamp);
       this.counts[slot] = (this.counts[slot] as number) + 1;
       this.sums[slot] = (this.sums[slot] as number) + value;
       if (value < (this.mins[slot] as number)) this.mins[slot] = value;
@@ -235,6 +246,7 @@ class SeriesWindow {
       this.lastTimestamp = timestamp;
       this.lastValue = value;
     }
+    return true;
   }
 
   /** Aggregates the buckets of seconds `from`…`to`; undefined when none holds a point. */

@@ -75,15 +75,16 @@ describe('MetricPointsStore (real Postgres)', () => {
     expect(rows.map((r) => r.name)).toEqual(['metric_points_20200103', 'metric_points_20200104', 'metric_points_default']);
   });
 
-  it('writes a point repeated in one batch once, with its last value, and keeps millisecond timestamps exact', async () => {
+  it('keeps the first point of a series and timestamp, in one batch or a later one (a retried POST /metrics), and keeps millisecond timestamps exact', async () => {
     const at = 1_700_000_000_123;
     expect(await store.write([point(at, 1), point(at, 2), point(at + 1, 5)])).toBe(2);
-    await store.write([point(at, 3)]);
+    expect(await store.write([point(at, 3), point(at + 2, 7)])).toBe(1);
 
-    const series = await store.series({ serviceId: 'checkout', name: 'latency_ms', from: at, to: at + 2, limit: 10 });
+    const series = await store.series({ serviceId: 'checkout', name: 'latency_ms', from: at, to: at + 3, limit: 10 });
     expect(series).toEqual([
-      { seriesKey: 'checkout|latency_ms|pod=a', labels: { pod: 'a' }, timestamp: at, value: 3 },
+      { seriesKey: 'checkout|latency_ms|pod=a', labels: { pod: 'a' }, timestamp: at, value: 1 },
       { seriesKey: 'checkout|latency_ms|pod=a', labels: { pod: 'a' }, timestamp: at + 1, value: 5 },
+      { seriesKey: 'checkout|latency_ms|pod=a', labels: { pod: 'a' }, timestamp: at + 2, value: 7 },
     ]);
   });
 

@@ -20,8 +20,9 @@ export interface SeriesPoint {
 
 /**
  * The `metric_points` table (infra/migrations/0003_metric_points.sql).
- * Writes are idempotent: one statement per batch, keyed by (series_key, ts),
- * the last value winning.
+ * One point per (series_key, ts), as Prometheus keeps: the first one written
+ * stays, a later one is dropped (a retried `POST /metrics`, a redelivery or a
+ * replay rewrite nothing) — the alerter and the dashboard keep the same one.
  */
 export class MetricPointsStore {
   constructor(private readonly pool: Pool) {}
@@ -30,25 +31,27 @@ export class MetricPointsStore {
    * Writes the points in ONE statement — a multi-row insert from arrays
    * (`unnest`), which costs the same round trip and parse for 1 or 5,000
    * points and never hits the 65,535-parameter limit — with
-   * `ON CONFLICT (series_key, ts) DO UPDATE`: a point written before keeps its
-   * row and takes the new value. A point repeated within the batch is written
-   * once, with its last value (Postgres refuses to update a row twice in one
-   * statement). Returns the number of points written.
+   * `ON CONFLICT (series_key, ts) DO NOTHING`: a point whose series and
+   * timestamp are stored already is dropped, and of points repeated within the
+   * batch the first is written. Returns the number of points written (new
+   * rows); the others were duplicates.
    *
    * @throws the driver's error; see {@link isDataError} for what it means
    */
   async write(points: readonly StoredPoint[]): Promise<number> {
     if (points.length === 0) return 0;
-    const last = new Map<string, StoredPoint>();
-    for (const point of points) last.set(`${point.seriesKey}\u0000${point.timestamp}`, point);
-    const rows = [...last.values()];
-    await this.pool.query(
+    const first = new Map<string, StoredPoint>();
+    for (const point of points) {
+      const key = `${point.seriesKey}\u0000${point.timestamp}`;
+      if (!first.has(key)) first.set(key, point);
+    }
+    const rows = [...first.values()];
+    const { rowCount } = await this.pool.query(
       `INSERT INTO metric_points (service_id, name, labels, series_key, ts, value)
        SELECT service_id, name, labels::jsonb, series_key, 'epoch'::timestamptz + ts_ms * interval '1 millisecond', value
          FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::float8[])
            AS p(service_id, name, labels, series_key, ts_ms, value)
-       ON CONFLICT (series_key, ts) DO UPDATE SET value = EXCLUDED.value, written_at = now()
-         WHERE metric_points.value IS DISTINCT FROM EXCLUDED.value`,
+       ON CONFLICT (series_key, ts) DO NOTHING`,
       [
         rows.map((p) => p.serviceId),
         rows.map((p) => p.name),
@@ -58,7 +61,7 @@ export class MetricPointsStore {
         rows.map((p) => p.value),
       ],
     );
-    return rows.length;
+    return rowCount ?? 0;
   }
 
   /** Points of every series of `name` of `serviceId` in [from, to), oldest first, at most `limit`. */

@@ -47,7 +47,7 @@ export interface MetricsStorageConsumerOptions {
  * ({@link MetricPointsStore.write}), its bad records are dead-lettered with
  * the reason, and only then is its offset resolved and committed. So a crash
  * or a rebalance at any point redelivers records rather than losing them, and
- * a redelivered or replayed record rewrites the same row.
+ * a redelivered or replayed record is a duplicate of its row (dropped, counted).
  *
  * A write that fails for a reason other than its data (Postgres down, a
  * timeout, a lock) is retried with backoff, in place: the partition holds and
@@ -67,7 +67,11 @@ export class MetricsStorageConsumer {
       deadLetterTopic: options.deadLetterTopic,
       deadLetterPublisher: options.deadLetterPublisher,
       parse: (record) => toStoredPoint(record.value?.toString()),
-      write: (points) => store.write(points),
+      write: async (points) => {
+        const written = await store.write(points);
+        if (points.length > written) metrics.pointsDuplicate.inc(points.length - written);
+        return written;
+      },
       isRefused: isDataError,
       refusalError: (error) =>
         new UnstorableRecordError(RecordErrorCode.rejectedByDatabase, `the database refused the point: ${(error as Error).message}`),

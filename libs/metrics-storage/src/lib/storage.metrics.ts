@@ -1,8 +1,10 @@
 import type { Counter, Histogram, MetricsRegistry } from '@qls/observability';
 
 export interface StorageMetrics {
-  /** Points written to Postgres (after de-duplication within a batch), counted once the write committed. */
+  /** Points written to Postgres (new rows), counted once the write committed. */
   readonly pointsWritten: Counter;
+  /** Points not written because their series already had a point at their timestamp (the first one stays). */
+  readonly pointsDuplicate: Counter;
   /** Points per write statement. */
   readonly writeBatchPoints: Histogram;
   /** Duration of a successful write statement. */
@@ -19,7 +21,11 @@ export function createStorageMetrics(registry: MetricsRegistry): StorageMetrics 
   return {
     pointsWritten: registry.counter({
       name: 'metrics_storage_points_written_total',
-      help: 'Points written to metric_points (idempotent upsert), counted once the write committed',
+      help: 'Points written to metric_points (new rows), counted once the write committed',
+    }),
+    pointsDuplicate: registry.counter({
+      name: 'metrics_storage_points_duplicate_total',
+      help: 'Points dropped because their series already had a point at their timestamp (a retried POST /metrics, a redelivery, a replay): the first one stays',
     }),
     writeBatchPoints: registry.histogram({
       name: 'metrics_storage_write_batch_points',

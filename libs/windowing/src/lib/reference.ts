@@ -42,12 +42,15 @@ export function referenceEvaluate(options: AlerterOptions, events: readonly Refe
   const alerts: AlertTransition[] = [];
   const absence = new Map<string, AbsenceSeries>();
 
+  /** (partition, series, timestamp) of every point a window took: a repeat is a duplicate no window takes. */
+  const taken = new Set<string>();
   for (const event of events) {
     const { partition, point, meta } = event;
     const t = point.timestamp;
     const watermarkBefore = eventWatermark(partition);
     let memberships = 0;
     let dropped = 0;
+    let duplicate: boolean | undefined;
     for (const rule of rules) {
       if (rule.kind !== 'threshold' || !selects(rule, point)) continue;
       const size = rule.window.sizeMs;
@@ -60,6 +63,12 @@ export function referenceEvaluate(options: AlerterOptions, events: readonly Refe
           dropped++;
           continue;
         }
+        if (duplicate === undefined) {
+          const seen = JSON.stringify([partition, seriesKey(point), t]);
+          duplicate = taken.has(seen);
+          taken.add(seen);
+        }
+        if (duplicate) continue;
         const id = JSON.stringify([partition, rule.name, seriesKey(point), start]);
         const window = windows.get(id) ?? { partition, rule, point, start, end: start + size, kept: [] };
         window.kept.push(event);

@@ -95,6 +95,8 @@ export interface AlerterStats {
   readonly late: number;
   /** Records dropped from some of their windows only (hopping windows), kept in the others. */
   readonly partiallyLate: number;
+  /** Records no window took because one already took a point of their series and timestamp. */
+  readonly duplicates: number;
   readonly openWindows: number;
   /** Live (rule, series) states over all partitions. */
   readonly series: number;
@@ -159,4 +161,6 @@ export interface PartitionSnapshot {
   readonly due: [number, number[]][];
   /** The absence deadline heap's array, as series orders. */
   readonly deadlines: number[];
+  /** Points windows took and a repeat of which would still be taken: [series key, timestamps ascending, delta-encoded]. */
+  readonly seen?: [string, number[]][];
 }

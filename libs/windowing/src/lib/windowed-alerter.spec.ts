@@ -49,6 +49,37 @@ function feed(target: WindowedAlerter, points: Point[]): void {
 }
 
 describe('WindowedAlerter', () => {
+  describe('one point per (series, timestamp)', () => {
+    it('drops and counts a later point of the same series and timestamp, also after a snapshot round trip, and takes other series and times', () => {
+      const a = alerter([maxLatency({ aggregation: 'sum', window: { sizeMs: 100 } })], { allowedLatenessMs: 50 });
+      expect([
+        a.process(0, point(10, 5)),
+        a.process(0, point(10, 7)),
+        a.process(0, point(11, 1)),
+        a.process(0, point(10, 1, { route: '/cart' })),
+      ]).toEqual([true, false, true, true]);
+      const restored = alerter([maxLatency({ aggregation: 'sum', window: { sizeMs: 100 } })], { allowedLatenessMs: 50 });
+      restored.revoke(0);
+      restored.assign(0, JSON.parse(JSON.stringify(a.snapshot(0))) as PartitionSnapshot);
+      expect(restored.process(0, point(11, 9))).toBe(false);
+      feed(restored, [point(1_000)]);
+      expect(restored.drain().windows.map((w) => [w.labels['route'], w.start, w.count, w.sum])).toEqual([
+        ['/pay', 0, 2, 6],
+        ['/cart', 0, 1, 1],
+      ]);
+      expect(a.stats().duplicates + restored.stats().duplicates).toBe(2);
+    });
+
+    it('forgets points once no window can take them: a repeat then is late, not a duplicate', () => {
+      const a = alerter([maxLatency({ window: { sizeMs: 10 } })]);
+      feed(a, [point(5), point(100_000)]);
+      expect(a.snapshot(0).seen).toEqual([[expect.stringContaining('checkout'), [100_000]]]);
+      expect(a.process(0, point(5))).toBe(true);
+      expect(a.drain().late.map((late) => late.point.timestamp)).toEqual([5]);
+      expect(a.stats().duplicates).toBe(0);
+    });
+  });
+
   describe('window assignment', () => {
     it('puts an event at a tumbling boundary into the window it starts, not the one it ends', () => {
       const a = alerter([maxLatency({ aggregation: 'count' })]);

@@ -100,7 +100,14 @@ interface PartitionState {
   readonly dueEnds: number[];
   /** Inactive absence series by (due, order). */
   readonly deadlines: AbsenceSeries[];
+  /** (series, timestamp) of the points windows took, by bucket of {@link SEEN_BUCKET_MS}, while a repeat could still be taken. */
+  readonly seen: Map<number, Map<string, Set<number>>>;
+  /** The keys of `seen`, ascending. */
+  readonly seenBuckets: number[];
 }
+
+/** Width of the buckets the seen points are kept (and forgotten) by. */
+const SEEN_BUCKET_MS = 10_000;
 
 const LATE_REASON = 'later than allowed lateness';
 
@@ -179,6 +186,8 @@ export class WindowedAlerter {
   private readonly plansByMetric: ReadonlyMap<string, readonly Plan[]>;
   private readonly thresholdCount: number;
   private readonly absenceCount: number;
+  /** A point at t can join a window until t + this ≤ its partition's late bound; then a repeat is late anyway. */
+  private readonly seenHorizonMs: number;
   private readonly states = new Map<number, PartitionState>();
   /** Assigned partitions, ascending: the order `advance` emits in. */
   private assigned: number[] = [];
@@ -187,6 +196,7 @@ export class WindowedAlerter {
   private processedCount = 0;
   private lateCount = 0;
   private partiallyLateCount = 0;
+  private duplicateCount = 0;
 
   constructor(options: AlerterOptions) {
     this.outOfOrdernessMs = checkDuration('outOfOrdernessMs', options.outOfOrdernessMs, false);
@@ -197,6 +207,8 @@ export class WindowedAlerter {
     this.thresholdCount = this.plans.filter((plan) => plan.kind === 'threshold').length;
     this.absenceCount = this.plans.length - this.thresholdCount;
     this.plansByName = new Map(this.plans.map((plan) => [plan.rule.name, plan]));
+    const maxSizeMs = Math.max(0, ...this.plans.map((plan) => (plan.kind === 'threshold' ? plan.sizeMs : 0)));
+    this.seenHorizonMs = SEEN_BUCKET_MS + maxSizeMs + this.allowedLatenessMs;
     const byMetric = new Map<string, Plan[]>();
     for (const plan of this.plans) byMetric.set(plan.rule.metric, [...(byMetric.get(plan.rule.metric) ?? []), plan]);
     this.plansByMetric = byMetric;
@@ -216,6 +228,8 @@ export class WindowedAlerter {
       due: new Map(),
       dueEnds: [],
       deadlines: [],
+      seen: new Map(),
+      seenBuckets: [],
     };
     if (snapshot !== undefined) this.restore(state, snapshot);
     this.states.set(partition, state);
@@ -241,8 +255,15 @@ export class WindowedAlerter {
    * One record, in offset order within its partition: routes it to the windows
    * and absence states of the rules of its metric. Cheap by design — windows
    * close in `advance`, not here.
+   *
+   * One point per (series, timestamp), as Prometheus keeps: a point whose
+   * series and timestamp a window already took is a duplicate (a retried
+   * `POST /metrics`, a producer retry) and no window takes it again — the
+   * first one counts. Returns false for such a duplicate. Points are
+   * remembered while a window could still take a repeat; later, a repeat is
+   * late like any point.
    */
-  process(partition: number, point: Point, meta?: RecordMeta): void {
+  process(partition: number, point: Point, meta?: RecordMeta): boolean {
     const state = this.states.get(partition);
     if (state === undefined) throw new Error(`partition ${partition} is not assigned`);
     this.processedCount++;
@@ -250,8 +271,9 @@ export class WindowedAlerter {
     const lateBound = Math.max(state.maxTs - this.outOfOrdernessMs, state.applied);
     if (point.timestamp > state.maxTs) state.maxTs = point.timestamp;
     const plans = this.plansByMetric.get(point.name);
-    if (plans !== undefined) this.route(partition, state, plans, point, meta, lateBound);
+    const counted = plans === undefined || this.route(partition, state, plans, point, meta, lateBound);
     if (state.deadlines.length > 0) this.fireAbsences(partition, state);
+    return counted;
   }
 
   /**
@@ -282,6 +304,7 @@ export class WindowedAlerter {
       this.fireAbsences(partition, state);
       if (this.globalWatermark > state.applied) state.applied = this.globalWatermark;
       this.closeDue(partition, state);
+      this.forgetSeen(state);
     }
   }
 
@@ -302,7 +325,14 @@ export class WindowedAlerter {
       }
       for (const map of state.absence) series += map.size;
     }
-    return { processed: this.processedCount, late: this.lateCount, partiallyLate: this.partiallyLateCount, openWindows, series };
+    return {
+      processed: this.processedCount,
+      late: this.lateCount,
+      partiallyLate: this.partiallyLateCount,
+      duplicates: this.duplicateCount,
+      openWindows,
+      series,
+    };
   }
 
   /** Everything the partition's future outputs depend on, as JSON-safe data. */
@@ -355,6 +385,7 @@ export class WindowedAlerter {
       ),
       due: state.dueEnds.map((end) => [end, [...(state.due.get(end) ?? [])].map((s) => s.order)]),
       deadlines: state.deadlines.map((s) => s.order),
+      seen: seenSnapshot(state.seen),
     };
   }
 
@@ -427,6 +458,13 @@ export class WindowedAlerter {
       absenceByOrder.set(s.order, series);
     }
     state.deadlines.push(...snapshot.deadlines.flatMap((order) => absenceByOrder.get(order) ?? []));
+    for (const [key, deltas] of snapshot.seen ?? []) {
+      let t = 0;
+      for (const delta of deltas) {
+        t += delta;
+        this.remember(state, key, t);
+      }
+    }
     // Entries of dropped rules leave holes in the heap order: rebuild it (a sorted array is a heap).
     if (state.deadlines.length < snapshot.deadlines.length) state.deadlines.sort((a, b) => (byDeadline(a, b) ? -1 : 1));
   }
@@ -438,7 +476,7 @@ export class WindowedAlerter {
     point: Point,
     meta: RecordMeta | undefined,
     lateBound: number,
-  ): void {
+  ): boolean {
     const context = meta?.context;
     // JSON has no −0: normalising it keeps min/max identical across a snapshot round trip.
     const value = point.value === 0 ? 0 : point.value;
@@ -447,6 +485,8 @@ export class WindowedAlerter {
     let key: string | undefined;
     let windows = 0;
     let dropped = 0;
+    /** Undefined until a window would take the point; then whether it is a duplicate. */
+    let duplicate: boolean | undefined;
     for (const plan of plans) {
       if (!matches(plan.match, point.labels)) continue;
       key ??= seriesKey(point);
@@ -463,14 +503,20 @@ export class WindowedAlerter {
           dropped++;
           continue;
         }
+        duplicate ??= !this.remember(state, key, t);
+        if (duplicate) break;
         series ??= this.thresholdSeries(state, plan, key, point);
         this.addToWindow(state, series, start, value, context);
       }
     }
-    if (dropped === 0) return;
+    if (duplicate === true) {
+      this.duplicateCount++;
+      return false;
+    }
+    if (dropped === 0) return true;
     if (dropped < windows) {
       this.partiallyLateCount++;
-      return;
+      return true;
     }
     this.lateCount++;
     this.output.late.push({
@@ -481,6 +527,34 @@ export class WindowedAlerter {
       watermark: lateBound,
       lateByMs: lateBound - t,
     });
+    return true;
+  }
+
+  /** Records (series, t) as taken; false when it already was. */
+  private remember(state: PartitionState, key: string, t: number): boolean {
+    const bucketStart = Math.floor(t / SEEN_BUCKET_MS) * SEEN_BUCKET_MS;
+    let bucket = state.seen.get(bucketStart);
+    if (bucket === undefined) {
+      bucket = new Map();
+      state.seen.set(bucketStart, bucket);
+      insertSorted(state.seenBuckets, bucketStart);
+    }
+    let times = bucket.get(key);
+    if (times === undefined) {
+      times = new Set();
+      bucket.set(key, times);
+    } else if (times.has(t)) {
+      return false;
+    }
+    times.add(t);
+    return true;
+  }
+
+  /** Forgets the points no window can take a repeat of any more (see {@link process}). */
+  private forgetSeen(state: PartitionState): void {
+    const lateBound = Math.max(state.maxTs - this.outOfOrdernessMs, state.applied);
+    const buckets = state.seenBuckets;
+    while (buckets.length > 0 && buckets[0] + this.seenHorizonMs <= lateBound) state.seen.delete(buckets.shift() as number);
   }
 
   private thresholdSeries(state: PartitionState, plan: ThresholdPlan, key: string, point: Point): ThresholdSeries {
@@ -725,4 +799,22 @@ export class WindowedAlerter {
       this.output.alerts.push(alertTransition(partition, rule, series, 'firing', deadline, deadline, null, summary, series.context));
     }
   }
+}
+
+/** The seen points as [series key, ascending timestamps delta-encoded] (small numbers in the checkpoint). */
+function seenSnapshot(seen: Map<number, Map<string, Set<number>>>): [string, number[]][] {
+  const byKey = new Map<string, number[]>();
+  for (const bucket of seen.values()) {
+    for (const [key, times] of bucket) {
+      const all = byKey.get(key);
+      if (all === undefined) byKey.set(key, [...times]);
+      else all.push(...times);
+    }
+  }
+  return [...byKey.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([key, times]) => {
+      times.sort((a, b) => a - b);
+      return [key, times.map((t, i) => (i === 0 ? t : t - (times[i - 1] as number)))];
+    });
 }
