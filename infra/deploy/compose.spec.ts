@@ -10,11 +10,15 @@ import {
   KAFKA_SCALED_APPS,
   LOCAL_ONLY_ENV,
   ONE_SHOT_APPS,
+  OWNER_DATABASE_ROLE,
   QUEUE_VARIABLES,
   SERVERS,
   STATELESS_SERVERS,
+  appDatabaseRole,
+  appDatabaseUrlVariable,
   appEnvFor,
   deployableApps,
+  isAppDatabaseUrlVariable,
   joinedGroups,
   provisionedQueues,
   readEnvFile,
@@ -158,7 +162,9 @@ describe('docker-compose.yml', () => {
   });
 
   it('sets every variable of infra/env/local.env that is not local-only', () => {
-    const needed = Object.keys(readEnvFile(repoPath('infra/env/local.env'))).filter((name) => !(name in LOCAL_ONLY_ENV));
+    const needed = Object.keys(readEnvFile(repoPath('infra/env/local.env'))).filter(
+      (name) => !(name in LOCAL_ONLY_ENV) && !isAppDatabaseUrlVariable(name),
+    );
     const problems = appServices.flatMap(([name, service]) =>
       needed
         .filter((variable) => !(CREDENTIALS_UNUSED[name] ?? []).includes(variable))
@@ -166,6 +172,40 @@ describe('docker-compose.yml', () => {
         .map((variable) => `service ${name} does not set ${variable} (infra/env/local.env does)`),
     );
     expect(problems).toEqual([]);
+  });
+
+  it('connects every app to Postgres as its own role, whose URL provision gets to create it; only provision connects as the owner', () => {
+    const provision = resolved.services['provision']?.environment ?? {};
+    const userOf = (url: unknown) => (typeof url === 'string' ? decodeURIComponent(new URL(url).username) : undefined);
+    const withDatabase = appServices.filter(([name, service]) => !isOneShot(name) && service.environment?.['DATABASE_URL'] !== undefined);
+    const problems = withDatabase.flatMap(([name, service]) => {
+      const url = service.environment?.['DATABASE_URL'];
+      return [
+        ...(userOf(url) === appDatabaseRole(name) ? [] : [`service ${name} connects as ${userOf(url)}, not ${appDatabaseRole(name)}`]),
+        ...(provision[appDatabaseUrlVariable(name)] === url
+          ? []
+          : [`provision's ${appDatabaseUrlVariable(name)} is not ${name}'s DATABASE_URL`]),
+      ];
+    });
+    const extra = Object.keys(provision)
+      .filter(isAppDatabaseUrlVariable)
+      .filter((variable) => !withDatabase.some(([name]) => appDatabaseUrlVariable(name) === variable))
+      .map((variable) => `provision gets ${variable}, which no app uses`);
+    expect(withDatabase.length).toBeGreaterThan(0);
+    expect([...problems, ...extra]).toEqual([]);
+    expect(userOf(provision['DATABASE_URL'])).toBe(OWNER_DATABASE_ROLE);
+  });
+
+  it("gives ./dev up's provision (infra/env/local.env) the same app roles as compose, each its own", () => {
+    const local = readEnvFile(repoPath('infra/env/local.env'));
+    const provision = resolved.services['provision']?.environment ?? {};
+    const roles = (env: Record<string, unknown>) =>
+      Object.entries(env)
+        .filter(([name]) => isAppDatabaseUrlVariable(name))
+        .map(([name, url]) => `${name}=${decodeURIComponent(new URL(String(url)).username)}`)
+        .sort();
+    expect(roles(local)).toEqual(roles(provision));
+    expect(decodeURIComponent(new URL(local['DATABASE_URL'] ?? '').username)).toBe(OWNER_DATABASE_ROLE);
   });
 
   it('builds each app from its own Dockerfile target into queues-logs-streams/<app>:local', () => {

@@ -31,6 +31,18 @@ export const LOCAL_ONLY_ENV: Readonly<Record<string, string>> = {
   KAFKA_CONTROLLER_PORT: 'the KRaft controller port of the local Kafka process; containers keep theirs inside',
 };
 
+/**
+ * Postgres roles (docs/security.md; the grants live in libs/provisioning
+ * database-roles.ts, whose naming this mirrors): provision migrates as the
+ * owner and creates each app's role from `DATABASE_URL_<APP>`, the same URL the
+ * app gets as its DATABASE_URL. Every app connects as its own role.
+ */
+export const OWNER_DATABASE_ROLE = 'qls';
+export const appDatabaseRole = (app: string): string => `qls_${app.replaceAll('-', '_')}`;
+export const appDatabaseUrlVariable = (app: string): string => `DATABASE_URL_${app.replaceAll('-', '_').toUpperCase()}`;
+/** provision's variables, one per app with a database; local.env sets them for `./dev up`'s provision only. */
+export const isAppDatabaseUrlVariable = (name: string): boolean => /^DATABASE_URL_[A-Z0-9_]+$/.test(name);
+
 /** The Secret every workload reads its credentials from (k8s/README.md documents its keys). */
 export const SECRET_NAME = 'qls-secrets';
 

@@ -3,12 +3,16 @@ import { basename, dirname } from 'node:path';
 import {
   AGREED_ENV,
   AGREED_PERIODS,
+  CREDENTIALS_UNUSED,
   KAFKA_SCALED_APPS,
   ONE_SHOT_APPS,
+  OWNER_DATABASE_ROLE,
   QUEUE_SCALED_APPS,
   QUEUE_VARIABLES,
   SECRET_NAME,
   WRITABLE_ROOT_CONTAINERS,
+  appDatabaseRole,
+  appDatabaseUrlVariable,
   deployableApps,
   joinedGroups,
   provisionedQueues,
@@ -215,6 +219,44 @@ describe.each(['k8s/base', ...OVERLAYS])('%s', (dir) => {
       ),
     ];
     expect(problems).toEqual([]);
+  });
+
+  it('connects every app to Postgres as its own role (its Secret key DATABASE_URL_<APP>, which provision gets too); only provision as the owner', () => {
+    const secretKeyOf = (container: { env?: { name: string; valueFrom?: { secretKeyRef?: { key?: string } } }[] }, name: string) =>
+      container.env?.find((variable) => variable.name === name)?.valueFrom?.secretKeyRef?.key;
+    const containers = appContainers(render(dir)).map(({ object, container }) => ({
+      object,
+      container,
+      app: appOfImage(container.image ?? '') ?? '',
+    }));
+    const provision = containers.find(({ app }) => app === 'provision');
+    const withDatabase = containers.filter(
+      ({ app, container }) => app !== 'provision' && secretKeyOf(container, 'DATABASE_URL') !== undefined,
+    );
+    const problems = [
+      ...withDatabase
+        .filter(({ app, container }) => secretKeyOf(container, 'DATABASE_URL') !== appDatabaseUrlVariable(app))
+        .map(
+          ({ object, app, container }) =>
+            `${describeObject(object)} reads DATABASE_URL from key ${secretKeyOf(container, 'DATABASE_URL')}, not ${appDatabaseUrlVariable(app)}`,
+        ),
+      ...[...new Set(withDatabase.map(({ app }) => appDatabaseUrlVariable(app)))]
+        .filter((variable) => provision === undefined || secretKeyOf(provision.container, variable) !== variable)
+        .map((variable) => `provision does not get ${variable} from the key of that name`),
+      ...(provision && secretKeyOf(provision.container, 'DATABASE_URL') !== 'DATABASE_URL'
+        ? ['provision does not connect with DATABASE_URL']
+        : []),
+    ];
+    expect(withDatabase.length).toBeGreaterThan(0);
+    expect(problems).toEqual([]);
+    const secret = render(dir).find((object) => object.kind === 'Secret' && object.metadata?.name?.startsWith(SECRET_NAME));
+    if (!local) return; // base and production: the Secret is made outside the repository
+    const data = ((secret as { data?: Record<string, string> } | undefined)?.data ?? {}) as Record<string, string>;
+    const userOf = (key: string) => decodeURIComponent(new URL(Buffer.from(data[key] ?? '', 'base64').toString() || 'x:').username);
+    expect(userOf('DATABASE_URL')).toBe(OWNER_DATABASE_ROLE);
+    expect(withDatabase.map(({ app }) => `${app}=${userOf(appDatabaseUrlVariable(app))}`)).toEqual(
+      withDatabase.map(({ app }) => `${app}=${appDatabaseRole(app)}`),
+    );
   });
 
   it(`reads credentials only from ConfigMaps that exist and from the Secret ${SECRET_NAME}`, () => {
@@ -483,6 +525,9 @@ describe('k8s/overlays/local', () => {
         'AWS_SECRET_ACCESS_KEY',
         'ALERT_NOTIFIER_SIGNING_KEY',
         'DATABASE_URL',
+        ...deployableApps()
+          .filter((app) => app !== 'provision' && !(CREDENTIALS_UNUSED[app] ?? []).includes('DATABASE_URL'))
+          .map(appDatabaseUrlVariable),
         'POSTGRES_PASSWORD',
         'REDIS_URL',
       ].sort(),
