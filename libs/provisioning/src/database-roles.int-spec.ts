@@ -40,7 +40,7 @@ const STATEMENTS: Record<DatabaseApp, readonly string[]> = {
     `SELECT ensure_metric_points_partitions(current_date, 3) AS created`,
     `INSERT INTO metric_points (service_id, name, labels, series_key, ts, value)
        SELECT * FROM unnest(ARRAY['svc'], ARRAY['m'], ARRAY['{}'::jsonb], ARRAY['svc|m'], ARRAY[now()], ARRAY[1::float8])
-       ON CONFLICT (series_key, ts) DO UPDATE SET value = EXCLUDED.value, written_at = now()`,
+       ON CONFLICT (series_key, ts) DO NOTHING`,
     `SELECT series_key, value FROM metric_points WHERE series_key = 'svc|m' AND ts > now() - interval '1 hour'`,
     `SELECT name FROM drop_metric_points_partitions_before(current_date + 1) AS name`,
   ],

@@ -33,7 +33,7 @@ export const APP_DATABASE_GRANTS = {
   'notification-worker': { tables: { notifications: ['SELECT', 'UPDATE'], provider_sends: ['SELECT', 'INSERT'] } },
   'outbox-relay': { tables: { outbox: ['SELECT', 'UPDATE', 'DELETE'], outbox_buckets: ['SELECT', 'UPDATE'] } },
   'metrics-storage': {
-    tables: { metric_points: ['SELECT', 'INSERT', 'UPDATE'] },
+    tables: { metric_points: ['SELECT', 'INSERT'] }, // ON CONFLICT DO NOTHING: the first point stays
     functions: ['ensure_metric_points_partitions(date, integer)', 'drop_metric_points_partitions_before(date)'],
   },
   'metrics-alerter': {
