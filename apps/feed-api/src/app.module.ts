@@ -11,12 +11,13 @@ import {
   createFeedApiMetrics,
   feedApiLimits,
 } from '@qls/feed-api';
-import { apiProviders, createJwtVerifier, jwtSettings, userRateLimit } from '@qls/http-api';
+import { apiProviders, createJwtVerifier, jwtSettings, openApiController, userRateLimit } from '@qls/http-api';
 import { type Logger, MetricsRegistry, ObservabilityModule, postgresReadiness } from '@qls/observability';
 import { countFailedRequest } from './api.metrics';
 import type { Config } from './config';
 import { FeedHttpController } from './feed.http-controller';
 import { statusByCode } from './http-errors';
+import { openApi } from './openapi';
 import { PostsHttpController } from './posts.http-controller';
 import { API_LIMITS, API_METRICS, FEED_READER, OUTBOX_OPTIONS, PG_POOL } from './tokens';
 import { UsersHttpController } from './users.http-controller';
@@ -116,7 +117,7 @@ export class AppModule {
           readiness: [postgresReadiness(pool), { name: 'feed-schema', check: () => pool.query('SELECT 1 FROM feed_users, posts LIMIT 1') }],
         }),
       ],
-      controllers: [UsersHttpController, PostsHttpController, FeedHttpController],
+      controllers: [UsersHttpController, PostsHttpController, FeedHttpController, openApiController(openApi)],
       providers: [
         { provide: PG_POOL, useValue: pool },
         { provide: API_METRICS, useValue: metrics },

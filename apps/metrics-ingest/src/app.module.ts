@@ -8,7 +8,7 @@ import {
   type OnModuleDestroy,
 } from '@nestjs/common';
 import { kafkaSettings } from '@qls/config';
-import { apiProviders, createJwtVerifier, jwtSettings } from '@qls/http-api';
+import { apiProviders, createJwtVerifier, jwtSettings, openApiController } from '@qls/http-api';
 import { createKafka, KafkaPublisher, kafkaTopicsReadiness } from '@qls/kafka';
 import {
   AlertingBackpressure,
@@ -26,6 +26,7 @@ import { type Logger, MetricsRegistry, ObservabilityModule } from '@qls/observab
 import type { Config } from './config';
 import { countFailedIngest, statusByCode } from './http-errors';
 import { MetricsIngestHttpController } from './metrics.http-controller';
+import { openApi } from './openapi';
 import { INGESTOR, INGEST_METRICS, LOGGER } from './tokens';
 
 export interface AppModuleOptions {
@@ -100,7 +101,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [ObservabilityModule.forRoot({ logger, metrics: registry, readiness: [kafkaReady] })],
-      controllers: [MetricsIngestHttpController],
+      controllers: [MetricsIngestHttpController, openApiController(openApi)],
       providers: [
         { provide: LOGGER, useValue: logger },
         { provide: INGEST_METRICS, useValue: metrics },

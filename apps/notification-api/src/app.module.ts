@@ -1,13 +1,14 @@
 import { type DynamicModule, Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { Pool } from 'pg';
-import { apiProviders, createJwtVerifier, jwtSettings, userRateLimit } from '@qls/http-api';
+import { apiProviders, createJwtVerifier, jwtSettings, openApiController, userRateLimit } from '@qls/http-api';
 import { type Caller, NotificationIntake, NotificationRateLimitedError } from '@qls/notification-intake';
 import { type Logger, MetricsRegistry, ObservabilityModule, postgresReadiness } from '@qls/observability';
 import { countFailedRequest, createApiMetrics } from './api.metrics';
 import type { Config } from './config';
 import { statusByCode } from './http-errors';
 import { NotificationsHttpController } from './notifications.http-controller';
+import { openApi } from './openapi';
 import { API_METRICS, INTAKE, PG_POOL, REDIS } from './tokens';
 
 export interface AppModuleOptions {
@@ -65,7 +66,7 @@ export class AppModule {
           ],
         }),
       ],
-      controllers: [NotificationsHttpController],
+      controllers: [NotificationsHttpController, openApiController(openApi)],
       providers: [
         { provide: PG_POOL, useValue: pool },
         { provide: OWNS_POOL, useValue: givenPool === undefined },

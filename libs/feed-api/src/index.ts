@@ -25,6 +25,7 @@ export { createPost, deletePost, getPost } from './lib/posts';
 export type { PostView } from './lib/posts';
 export {
   feedApiLimits,
+  feedApiRequestSchemas,
   isPostId,
   isUserId,
   parseCreatePost,

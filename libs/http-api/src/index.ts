@@ -28,3 +28,5 @@ export { OperatorAuditLog } from './lib/operator/operator-audit';
 export type { OperatorActionRecord } from './lib/operator/operator-audit';
 export { LocalTokenBucket } from './lib/operator/local-token-bucket';
 export type { LocalTokenBucketSettings } from './lib/operator/local-token-bucket';
+export { errorBodySchema, openApiController, openApiDocument } from './lib/openapi';
+export type { ApiDescription, ApiOperation } from './lib/openapi';

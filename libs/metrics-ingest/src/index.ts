@@ -13,7 +13,7 @@ export { IngestErrorCode, IngestThrottledError, MetricsValidationError, ServiceM
 export type { FieldIssue } from './lib/ingest.errors';
 export { createIngestMetrics } from './lib/ingest.metrics';
 export type { IngestMetrics, PointOutcome } from './lib/ingest.metrics';
-export { assertOwnPoints, ingestDefaults, parseIngestRequest } from './lib/ingest.request';
+export { assertOwnPoints, ingestBodySchema, ingestDefaults, parseIngestRequest } from './lib/ingest.request';
 export type { IngestLimits, IngestPoint } from './lib/ingest.request';
 export { MetricsIngestor, pointCountOf } from './lib/metrics.ingestor';
 export type { IngestResult, MetricsIngestorOptions, RecordSink, ServiceCaller } from './lib/metrics.ingestor';

@@ -1,6 +1,6 @@
 export { NotificationIntake } from './lib/create-notification';
 export type { CreateNotificationInput, CreateNotificationResult, NotificationIntakeOptions } from './lib/create-notification';
-export { idempotencyKeyFor, intakeDefaults, parseCreateNotification } from './lib/create-notification.request';
+export { createNotificationSchema, idempotencyKeyFor, intakeDefaults, parseCreateNotification } from './lib/create-notification.request';
 export type { CreateNotificationCommand, IntakeLimits } from './lib/create-notification.request';
 export { getNotification } from './lib/get-notification';
 export { notificationsWithoutOutboxEvent } from './lib/invariants';

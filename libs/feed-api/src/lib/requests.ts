@@ -141,6 +141,17 @@ function schemaFor<S extends z.ZodType>(limits: FeedApiLimits, name: string, mak
   return (schemas[name] ??= make(limits)) as S;
 }
 
+/** The schemas the request parsers validate with, for the API's OpenAPI document. */
+export function feedApiRequestSchemas(limits: FeedApiLimits = feedApiLimits) {
+  return {
+    createUser: createUserSchema,
+    createPost: schemaFor(limits, 'post', createPostSchema),
+    feedQuery: schemaFor(limits, 'feed', feedQuerySchema),
+    searchQuery: schemaFor(limits, 'search', searchQuerySchema),
+    statsQuery: statsQuerySchema,
+  };
+}
+
 /**
  * Parses `input` with `schema`.
  * @throws FeedValidationError naming the first bad field and listing every problem (unknown fields too)

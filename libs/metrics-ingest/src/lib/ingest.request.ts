@@ -22,7 +22,8 @@ export const ingestDefaults: IngestLimits = { maxPointsPerRequest: 5_000, maxPoi
 
 const schemas = new Map<number, z.ZodType<{ points: IngestPoint[] }>>();
 
-function bodySchema(maxPoints: number): z.ZodType<{ points: IngestPoint[] }> {
+/** The body of `POST /metrics` with at most `maxPoints` points (also its OpenAPI schema). */
+export function ingestBodySchema(maxPoints: number): z.ZodType<{ points: IngestPoint[] }> {
   let schema = schemas.get(maxPoints);
   if (schema === undefined) {
     schema = z.strictObject({
@@ -53,7 +54,7 @@ export function parseIngestRequest(body: unknown, limits: IngestLimits = ingestD
       { field: 'points', message: `points: expected at most ${limits.maxPointsPerRequest} points, got ${points.length}` },
     ]);
   }
-  const parsed = bodySchema(limits.maxPointsPerRequest).safeParse(body, { reportInput: true });
+  const parsed = ingestBodySchema(limits.maxPointsPerRequest).safeParse(body, { reportInput: true });
   const [first, ...rest] = parsed.success ? boundsIssues(parsed.data.points, limits, now) : parsed.error.issues.flatMap(describeIssue);
   if (parsed.success && first === undefined) return parsed.data.points;
   throw new MetricsValidationError(first ? [first, ...rest] : [{ field: undefined, message: 'invalid request' }]);

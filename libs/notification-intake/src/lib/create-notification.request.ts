@@ -21,7 +21,8 @@ export const intakeDefaults: IntakeLimits = {
   maxIdempotencyKeyLength: 255,
 };
 
-function bodySchema(limits: IntakeLimits) {
+/** The body of `POST /notifications` (also its OpenAPI schema). */
+export function createNotificationSchema(limits: IntakeLimits = intakeDefaults) {
   return z.strictObject({
     /** Optional client-chosen id (a UUID); generated when absent. */
     notificationId: z.uuid({ error: 'expected a UUID' }).optional(),
@@ -47,7 +48,7 @@ export interface CreateNotificationCommand {
   readonly data: Record<string, unknown>;
 }
 
-const schemas = new WeakMap<IntakeLimits, ReturnType<typeof bodySchema>>();
+const schemas = new WeakMap<IntakeLimits, ReturnType<typeof createNotificationSchema>>();
 
 /**
  * Parses a create request body: a JSON object with exactly the fields
@@ -58,7 +59,7 @@ const schemas = new WeakMap<IntakeLimits, ReturnType<typeof bodySchema>>();
  */
 export function parseCreateNotification(body: unknown, limits: IntakeLimits = intakeDefaults): CreateNotificationCommand {
   let schema = schemas.get(limits);
-  if (schema === undefined) schemas.set(limits, (schema = bodySchema(limits)));
+  if (schema === undefined) schemas.set(limits, (schema = createNotificationSchema(limits)));
   const parsed = schema.safeParse(body, { reportInput: true });
   if (parsed.success) return { ...parsed.data, notificationId: parsed.data.notificationId };
   const [first, ...rest] = parsed.error.issues.flatMap(describeIssue);
