@@ -4,9 +4,17 @@ import { NestFactory } from '@nestjs/core';
 import { loadConfig } from '@qls/config';
 import { createLogger } from '@qls/observability';
 import { SqsPublisher, queueDepth, queueName } from '@qls/sqs';
-import { TestResources, waitFor } from '@qls/testing';
+import { TestResources, operatorTokens, waitFor } from '@qls/testing';
 import { AppModule } from './app.module';
 import { configSchema } from './config';
+
+/** The operator key the app trusts: every request here is an operator's with both scopes (operator-auth.int-spec.ts checks refusals). */
+const ops = operatorTokens();
+const fetch = async (url: string, init: RequestInit = {}): Promise<Response> =>
+  globalThis.fetch(url, {
+    ...init,
+    headers: { ...(await (await ops).headers()), ...(init.headers as Record<string, string> | undefined) },
+  });
 
 /**
  * The app in this process (Nest on port 0) against a queue pair of its own on
@@ -34,7 +42,13 @@ describe('notification-dlq-monitor', () => {
   }
 
   async function start(env: Record<string, string>): Promise<{ url: string }> {
-    const config = loadConfig(configSchema, { ...process.env, LOG_LEVEL: 'silent', DLQ_POLL_INTERVAL_MS: '200', ...env });
+    const config = loadConfig(configSchema, {
+      ...process.env,
+      ...(await ops).env,
+      LOG_LEVEL: 'silent',
+      DLQ_POLL_INTERVAL_MS: '200',
+      ...env,
+    });
     const app = await NestFactory.create(AppModule.register({ config, service, logger: createLogger({ service, level: 'silent' }) }), {
       logger: false,
       abortOnError: false,
@@ -145,7 +159,7 @@ describe('notification-dlq-monitor', () => {
       status: 200,
       body: { moved: 2, method: 'receive-send-delete' },
     });
-    expect(await json(await post(`${url}/dlq/redrive`, {}))).toEqual({ status: 200, body: { moved: 3, method: 'move-task' } });
+    expect(await json(await post(`${url}/dlq/redrive`, { all: true }))).toEqual({ status: 200, body: { moved: 3, method: 'move-task' } });
 
     expect(await queueDepth(resources.sqs, pair.dlqUrl)).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
     expect(await queueDepth(resources.sqs, pair.url)).toMatchObject({ visible: 5 });

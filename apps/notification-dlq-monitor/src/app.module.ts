@@ -1,6 +1,6 @@
 import { type DynamicModule, Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { apiErrorFilter } from '@qls/http-api';
+import { apiErrorFilter, operatorProviders } from '@qls/http-api';
 import { type Logger, MetricsRegistry, ObservabilityModule } from '@qls/observability';
 import { DeadLetterQueue, createDeadLetterMetrics, createSqsClient, queueDepth, queueUrlResolver } from '@qls/sqs';
 import type { Config } from './config';
@@ -55,6 +55,7 @@ export class AppModule {
         { provide: DEAD_LETTER_QUEUE, useFactory: () => openDeadLetterQueue(sqs, queueUrl, config, logger) },
         { provide: DLQ_POLLER_OPTIONS, useValue: pollerOptions },
         DlqStatusPoller,
+        ...operatorProviders(config, logger),
       ],
     };
   }

@@ -1,10 +1,12 @@
 import { serviceEnv, sqsEnv, z } from '@qls/config';
+import { operatorAuthEnv } from '@qls/http-api';
 
 const queueName = z.string().regex(/^[\w-]{1,80}(\.fifo)?$/, 'expected an SQS queue name');
 
 export const configSchema = z.object({
   ...serviceEnv,
   ...sqsEnv,
+  ...operatorAuthEnv,
   /** The queue the notification worker consumes; redrive sends dead letters back here. */
   NOTIFICATIONS_QUEUE: queueName.default('notifications'),
   /** Its dead-letter queue; at boot the monitor checks that the queue's RedrivePolicy targets it. */

@@ -4,9 +4,17 @@ import { loadConfig } from '@qls/config';
 import { OPERATOR_BODY_LIMIT_BYTES, createJsonHttpApp } from '@qls/http-api';
 import { createLogger } from '@qls/observability';
 import { queueName } from '@qls/sqs';
-import { TestResources } from '@qls/testing';
+import { TestResources, operatorTokens } from '@qls/testing';
 import { AppModule } from './app.module';
 import { configSchema } from './config';
+
+/** The operator key the app trusts: every request here is an operator's with both scopes (operator-auth.int-spec.ts checks refusals). */
+const ops = operatorTokens();
+const fetch = async (url: string, init: RequestInit = {}): Promise<Response> =>
+  globalThis.fetch(url, {
+    ...init,
+    headers: { ...(await (await ops).headers()), ...(init.headers as Record<string, string> | undefined) },
+  });
 
 /**
  * Hostile input (docs/contracts.md, "Hostile input"): a 4xx echoes caller
@@ -24,6 +32,7 @@ describe('notification-dlq-monitor echoes hostile input only as short excerpts (
     if (dlqUrl === undefined) throw new Error('TestResources made no DLQ');
     const config = loadConfig(configSchema, {
       ...process.env,
+      ...(await ops).env,
       LOG_LEVEL: 'silent',
       NOTIFICATIONS_QUEUE: queueName(queueUrl),
       NOTIFICATIONS_DLQ: queueName(dlqUrl),
