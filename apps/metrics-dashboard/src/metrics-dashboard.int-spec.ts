@@ -142,7 +142,8 @@ describe('metrics-dashboard (in process, real Kafka)', () => {
     const now = Date.now();
     const good = (value: number) => ({
       key: 'billing',
-      body: encodeMetricPoint({ serviceId: 'billing', name: 'up', value, timestamp: now, labels: {} }),
+      // Distinct timestamps: a second point of the series at the same one would be a duplicate (the first counts).
+      body: encodeMetricPoint({ serviceId: 'billing', name: 'up', value, timestamp: now + value, labels: {} }),
     });
     await publisher.publish(topic, [
       good(1),
