@@ -82,6 +82,8 @@ if (mode === 'all') {
   if (run('local servers', 'node', ['infra/local/infra.ts', 'up']) && run('provision', 'npx', ['tsx', 'apps/provision/src/main.ts'])) {
     // One suite at a time: the brokers' JVMs already use both cores.
     jest('int', ['--runInBand']);
+    // Every API against its own OpenAPI document: no 5xx, no answer outside its schema (installs schemathesis on first use).
+    run('fuzz APIs', 'npx', ['tsx', 'tools/fuzz-apis.ts']);
   }
   if (!alreadyUp) run('stop local servers', 'node', ['infra/local/infra.ts', 'down']);
 }
