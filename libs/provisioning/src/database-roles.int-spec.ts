@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { Pool } from 'pg';
-import { TestResources, startBuiltApi, uniqueName } from '@qls/testing';
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { TestResources, startBuiltApi, uniqueName, waitFor } from '@qls/testing';
 import { APP_DATABASE_GRANTS, type AppRole, DATABASE_APPS, type DatabaseApp, migrate, provisionAppRoles, readMigrations } from './index';
 
 const PRIVILEGES = ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER'] as const;
@@ -108,7 +109,7 @@ describe('least-privilege database roles (real Postgres)', () => {
   let schema: string;
   let roles: AppRole[];
   const pools = new Map<DatabaseApp, Pool>();
-  let api: ChildProcess | undefined;
+  const started: ChildProcess[] = [];
 
   const roleUrl = ({ role, password }: AppRole) => {
     const url = new URL(resources.env.DATABASE_URL);
@@ -135,7 +136,7 @@ describe('least-privilege database roles (real Postgres)', () => {
   });
 
   afterAll(async () => {
-    api?.kill();
+    for (const child of started) child.kill();
     await Promise.all([...pools.values()].map((pool) => pool.end()));
     const database = new URL(resources.env.DATABASE_URL).pathname.slice(1);
     const admin = new Pool({ connectionString: resources.env.DATABASE_URL, max: 1 });
@@ -235,26 +236,56 @@ describe('least-privilege database roles (real Postgres)', () => {
 
   it('notification-api, started as its own role, accepts a notification and writes its row and outbox event', async () => {
     const role = roles.find((r) => r.app === 'notification-api') as AppRole;
-    const started = await startBuiltApi('notification-api', {
+    const api = await startBuiltApi('notification-api', {
       databaseUrl: roleUrl(role),
       schema,
       issuer: 'test',
       audience: 'notification-api',
     });
-    api = started.process;
-    const headers = { authorization: `Bearer ${await started.token('carol')}`, 'content-type': 'application/json' };
-    const response = await fetch(`${started.url}/notifications`, {
+    started.push(api.process);
+    const headers = { authorization: `Bearer ${await api.token('carol')}`, 'content-type': 'application/json' };
+    const response = await fetch(`${api.url}/notifications`, {
       method: 'POST',
       headers: { ...headers, 'idempotency-key': 'role-test' },
       body: JSON.stringify({ userId: 'carol', channel: 'push', template: 'welcome', data: { n: 1 } }),
     });
     expect(response.status).toBe(202);
     const { id } = (await response.json()) as { id: string };
-    expect((await fetch(`${started.url}/notifications/${id}`, { headers })).status).toBe(200);
+    expect((await fetch(`${api.url}/notifications/${id}`, { headers })).status).toBe(200);
     const { rows } = await owner.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM outbox WHERE aggregate_type = 'notification' AND aggregate_id = $1`,
       [id],
     );
     expect(rows[0].n).toBe(1);
+  });
+
+  it('outbox-relay, started as its own role, claims and publishes a pending event and answers an operator its stats', async () => {
+    const { url: queueUrl } = await resources.queue('roles-relay');
+    // Only this event is pending: the rows other tests left (for the shared `notifications` queue, say) stay unsent.
+    await owner.query('UPDATE outbox SET published_at = now() WHERE published_at IS NULL');
+    const { rows } = await owner.query<{ id: string }>(
+      `INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload, destination)
+       VALUES ('order', 'relayed-by-role', 'OrderPlaced.v1', '{"n":1}', $1) RETURNING id`,
+      [`sqs:${queueUrl.split('/').pop()}`],
+    );
+    const role = roles.find((r) => r.app === 'outbox-relay') as AppRole;
+    const relay = await startBuiltApi('outbox-relay', { databaseUrl: roleUrl(role), schema, issuer: 'test', audience: 'qls-ops' });
+    started.push(relay.process);
+    await waitFor(
+      async () => (await owner.query('SELECT 1 FROM outbox WHERE id = $1 AND published_at IS NOT NULL', [rows[0].id])).rowCount === 1,
+      { timeoutMs: 20_000, description: 'the event published by outbox-relay as its own role' },
+    );
+    const received = await resources.sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 5 }));
+    expect(received.Messages?.map((message) => JSON.parse(message.Body ?? '{}') as unknown)).toEqual([{ n: 1 }]);
+    const { SignJWT } = await import('jose');
+    const operatorToken = await new SignJWT({ scope: 'ops:read' })
+      .setProtectedHeader({ alg: 'ES256' })
+      .setSubject('operator-1')
+      .setIssuer('test')
+      .setAudience('qls-ops')
+      .setExpirationTime('5m')
+      .sign(relay.keys.privateKey);
+    const stats = await fetch(`${relay.url}/outbox/stats`, { headers: { authorization: `Bearer ${operatorToken}` } });
+    expect(stats.status).toBe(200);
   });
 });
