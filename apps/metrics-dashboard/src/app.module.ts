@@ -10,7 +10,7 @@ import {
 import { kafkaSettings } from '@qls/config';
 import { createKafka, kafkaTopicsReadiness } from '@qls/kafka';
 import { LiveSeriesView, MetricsDashboardConsumer, createDashboardMetrics } from '@qls/metrics-dashboard';
-import { apiErrorFilter } from '@qls/http-api';
+import { apiErrorFilter, operatorProviders } from '@qls/http-api';
 import { type Logger, MetricsRegistry, ObservabilityModule } from '@qls/observability';
 import type { Config } from './config';
 import { DashboardHttpController } from './dashboard.http-controller';
@@ -94,6 +94,7 @@ export class AppModule {
         { provide: VIEW, useValue: view },
         { provide: PARTS, useValue: parts },
         DashboardLifecycle,
+        ...operatorProviders(config, logger),
         apiErrorFilter({ logger, statusByCode: {} }),
       ],
     };

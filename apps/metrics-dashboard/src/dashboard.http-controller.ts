@@ -1,4 +1,5 @@
-import { BadRequestException, Controller, Get, Inject, Query } from '@nestjs/common';
+import { BadRequestException, Controller, Get, Inject, Query, UseGuards } from '@nestjs/common';
+import { operatorAuth } from '@qls/http-api';
 import {
   DashboardQueryError,
   type LiveSeriesView,
@@ -18,9 +19,10 @@ import { VIEW } from './tokens';
  * - `GET /dashboard/services`: every service with series in the window, with
  *   its series count and last seen (latest event time, epoch ms).
  *
- * A bad parameter is a 400 `{ error: { code: "DASHBOARD.INVALID_QUERY", message, field } }` naming it.
+ * Operators only (a token with ops:read). A bad parameter is a 400 `{ error: { code: "DASHBOARD.INVALID_QUERY", message, field } }` naming it.
  */
 @Controller('dashboard')
+@UseGuards(operatorAuth('ops:read'))
 export class DashboardHttpController {
   constructor(@Inject(VIEW) private readonly view: LiveSeriesView) {}
 

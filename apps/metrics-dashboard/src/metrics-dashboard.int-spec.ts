@@ -5,9 +5,17 @@ import { KafkaPublisher } from '@qls/kafka';
 import { encodeMetricPoint } from '@qls/metrics-contracts';
 import { OPERATOR_BODY_LIMIT_BYTES, createJsonHttpApp } from '@qls/http-api';
 import { createLogger } from '@qls/observability';
-import { TestResources, uniqueName, waitFor } from '@qls/testing';
+import { TestResources, operatorTokens, uniqueName, waitFor } from '@qls/testing';
 import { AppModule } from './app.module';
 import { configSchema } from './config';
+
+/** The operator key the app trusts: every request here is an operator's with both scopes (operator-auth.int-spec.ts checks refusals). */
+const ops = operatorTokens();
+const fetch = async (url: string, init: RequestInit = {}): Promise<Response> =>
+  globalThis.fetch(url, {
+    ...init,
+    headers: { ...(await (await ops).headers()), ...(init.headers as Record<string, string> | undefined) },
+  });
 
 interface Started {
   readonly url: string;
@@ -39,6 +47,7 @@ describe('metrics-dashboard (in process, real Kafka)', () => {
 
   async function start(groupId = uniqueName('dashboard')): Promise<Started> {
     const config = loadConfig(configSchema, {
+      ...(await ops).env,
       KAFKA_BROKERS: resources.env.KAFKA_BROKERS.join(','),
       METRICS_TOPIC: topic,
       DASHBOARD_GROUP_ID: groupId,
@@ -135,6 +144,15 @@ describe('metrics-dashboard (in process, real Kafka)', () => {
     expect(text).toMatch(/metrics_dashboard_records_consumed_total\{[^}]*\} 5\n/);
     expect(text).toMatch(/metrics_dashboard_series\{[^}]*\} 3\n/);
     expect(text).toMatch(/kafka_consumer_rebalances_total\{[^}]*group="dashboard-[^}]*\} 1\n/);
+  });
+
+  it('answers /dashboard/* to operators with ops:read only: no token, a garbage or a user token is a 401, ops:write alone a 403', async () => {
+    const { url } = await start();
+
+    for (const path of ['/dashboard/series', '/dashboard/services']) {
+      expect(await (await ops).refusals(`${url}${path}`, 'ops:read')).toEqual([401, 401, 401, 403]);
+      expect((await globalThis.fetch(`${url}${path}`, { headers: await (await ops).headers('ops:read') })).status).toBe(200);
+    }
   });
 
   it('skips and counts a bad record while the points around it show', async () => {

@@ -17,7 +17,7 @@ import {
   createStorageMetrics,
   seriesQueryDefaults,
 } from '@qls/metrics-storage';
-import { apiErrorFilter } from '@qls/http-api';
+import { apiErrorFilter, operatorProviders } from '@qls/http-api';
 import { type Logger, MetricsRegistry, ObservabilityModule, postgresReadiness } from '@qls/observability';
 import type { Config } from './config';
 import { SeriesHttpController } from './series.http-controller';
@@ -154,6 +154,7 @@ export class AppModule {
         { provide: SERIES_LIMITS, useValue: limits },
         { provide: PARTS, useValue: parts },
         StorageLifecycle,
+        ...operatorProviders(config, logger),
       ],
     };
   }

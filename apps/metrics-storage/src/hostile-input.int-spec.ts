@@ -6,9 +6,17 @@ import { loadConfig } from '@qls/config';
 import { OPERATOR_BODY_LIMIT_BYTES, createJsonHttpApp } from '@qls/http-api';
 import { createLogger } from '@qls/observability';
 import { migrate, readMigrations } from '@qls/provisioning';
-import { TestResources, uniqueName } from '@qls/testing';
+import { TestResources, operatorTokens, uniqueName } from '@qls/testing';
 import { AppModule } from './app.module';
 import { configSchema } from './config';
+
+/** The operator key the app trusts: every request here is an operator's with both scopes (operator-auth.int-spec.ts checks refusals). */
+const ops = operatorTokens();
+const fetch = async (url: string, init: RequestInit = {}): Promise<Response> =>
+  globalThis.fetch(url, {
+    ...init,
+    headers: { ...(await (await ops).headers()), ...(init.headers as Record<string, string> | undefined) },
+  });
 
 /**
  * Hostile input (docs/contracts.md, "Hostile input"): a time Postgres cannot
@@ -26,6 +34,7 @@ describe('metrics-storage answers hostile queries with 400 (in process, real Kaf
     await migrate(pool, readMigrations(join(__dirname, '../../../infra/migrations')));
     const [topic, deadLetterTopic] = await Promise.all([resources.topic('metrics-raw', 1), resources.topic('metrics-dead-letter', 1)]);
     const config = loadConfig(configSchema, {
+      ...(await ops).env,
       DATABASE_URL: resources.env.DATABASE_URL,
       KAFKA_BROKERS: resources.env.KAFKA_BROKERS.join(','),
       METRICS_RAW_TOPIC: topic,

@@ -7,9 +7,17 @@ import { KafkaPublisher } from '@qls/kafka';
 import { encodeMetricPoint } from '@qls/metrics-contracts';
 import { createLogger, createNestApp } from '@qls/observability';
 import { migrate, readMigrations } from '@qls/provisioning';
-import { TestResources, uniqueName, waitFor } from '@qls/testing';
+import { TestResources, operatorTokens, uniqueName, waitFor } from '@qls/testing';
 import { AppModule } from './app.module';
 import { configSchema } from './config';
+
+/** The operator key the app trusts: every request here is an operator's with both scopes (operator-auth.int-spec.ts checks refusals). */
+const ops = operatorTokens();
+const fetch = async (url: string, init: RequestInit = {}): Promise<Response> =>
+  globalThis.fetch(url, {
+    ...init,
+    headers: { ...(await (await ops).headers()), ...(init.headers as Record<string, string> | undefined) },
+  });
 
 const migrations = join(__dirname, '../../../infra/migrations');
 
@@ -41,6 +49,7 @@ describe('metrics-storage (in process, real Kafka and Postgres)', () => {
 
   async function start(env: Record<string, string> = {}): Promise<string> {
     const config = loadConfig(configSchema, {
+      ...(await ops).env,
       DATABASE_URL: resources.env.DATABASE_URL,
       KAFKA_BROKERS: resources.env.KAFKA_BROKERS.join(','),
       METRICS_RAW_TOPIC: topic,
@@ -112,6 +121,14 @@ describe('metrics-storage (in process, real Kafka and Postgres)', () => {
       status: 200,
       body: { status: 'ready', checks: { postgres: { status: 'up' }, 'metric-points-schema': { status: 'up' }, kafka: { status: 'up' } } },
     });
+  });
+
+  it('answers /series to operators with ops:read only: no token, a garbage or a user token is a 401, ops:write alone a 403', async () => {
+    const url = await start();
+    const query = `${url}/series?serviceId=checkout&name=latency_ms`;
+
+    expect(await (await ops).refusals(query, 'ops:read')).toEqual([401, 401, 401, 403]);
+    expect((await globalThis.fetch(query, { headers: await (await ops).headers('ops:read') })).status).toBe(200);
   });
 
   it('answers 400 naming the parameter for a bad query', async () => {

@@ -1,4 +1,5 @@
-import { BadRequestException, Controller, Get, Inject, Query } from '@nestjs/common';
+import { BadRequestException, Controller, Get, Inject, Query, UseGuards } from '@nestjs/common';
+import { operatorAuth } from '@qls/http-api';
 import { type MetricPointsStore, type SeriesPoint, SeriesQueryError, type SeriesQueryLimits, parseSeriesQuery } from '@qls/metrics-storage';
 import { SERIES_LIMITS, STORE } from './tokens';
 
@@ -15,10 +16,12 @@ export interface SeriesAnswer {
 
 /**
  * `GET /series?serviceId=&name=&from=&to=&limit=` for the ops console: the
- * stored points of every series of a metric in [from, to). A bad parameter is
+ * stored points of every series of a metric in [from, to); operators only (a
+ * token with ops:read). A bad parameter is
  * a 400 `{ error: { code: "SERIES.INVALID_QUERY", message, field } }` naming it.
  */
 @Controller('series')
+@UseGuards(operatorAuth('ops:read'))
 export class SeriesHttpController {
   constructor(
     @Inject(STORE) private readonly store: MetricPointsStore,

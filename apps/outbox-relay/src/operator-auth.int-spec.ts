@@ -118,6 +118,33 @@ describe('outbox-relay operator endpoints (in process, real Postgres)', () => {
     expect(await parkedCount()).toBe(before);
   });
 
+  it("refuses an operator beyond their budget with 429 and Retry-After, while another operator's requests go through", async () => {
+    const tight = loadConfig(configSchema, {
+      ...process.env,
+      ...ops.env,
+      OPS_RATE_LIMIT_PER_SECOND: '0.1',
+      OPS_RATE_LIMIT_BURST: '3',
+      LOG_LEVEL: 'silent',
+    });
+    const service = uniqueName('outbox-relay');
+    const limited = await createNestApp(AppModule.register({ config: tight, service, logger: createLogger({ service, level: 'silent' }) }));
+    try {
+      await limited.listen(0, '127.0.0.1');
+      const stats = `http://127.0.0.1:${(limited.getHttpServer().address() as AddressInfo).port}/outbox/stats`;
+      const ada = { authorization: `Bearer ${await ops.token('ada', 'ops:read')}` };
+      const statuses = [];
+      for (let i = 0; i < 4; i++) statuses.push((await fetch(stats, { headers: ada })).status);
+      const refused = await fetch(stats, { headers: ada });
+      const other = await fetch(stats, { headers: { authorization: `Bearer ${await ops.token('grace', 'ops:read')}` } });
+
+      expect(statuses).toEqual([200, 200, 200, 429]);
+      expect({ status: refused.status, retryAfter: Number(refused.headers.get('retry-after')) }).toEqual({ status: 429, retryAfter: 10 });
+      expect(other.status).toBe(200);
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('retries exactly the rows named, or every parked row with "all": true, and logs each as an audit line', async () => {
     const [first, second] = await park(2);
     const named = await retry(JSON.stringify({ ids: [first] }), await ops.headers());

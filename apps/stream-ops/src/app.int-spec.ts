@@ -5,9 +5,17 @@ import type { Admin, Consumer } from 'kafkajs';
 import { loadConfig } from '@qls/config';
 import { createLogger } from '@qls/observability';
 import { ReplayService } from '@qls/stream-ops';
-import { TestResources, uniqueName, waitFor } from '@qls/testing';
+import { TestResources, operatorTokens, uniqueName, waitFor } from '@qls/testing';
 import { AppModule } from './app.module';
 import { configSchema } from './config';
+
+/** The operator key the app trusts: every request here is an operator's with both scopes (operator-auth.int-spec.ts checks refusals). */
+const ops = operatorTokens();
+const fetch = async (url: string, init: RequestInit = {}): Promise<Response> =>
+  globalThis.fetch(url, {
+    ...init,
+    headers: { ...(await (await ops).headers()), ...(init.headers as Record<string, string> | undefined) },
+  });
 import { EXIT, runReplayCommand } from './replay-command';
 
 const MINUTE = 60_000;
@@ -36,7 +44,13 @@ describe('stream-ops', () => {
   });
 
   async function start(env: Record<string, string>): Promise<string> {
-    const config = loadConfig(configSchema, { ...process.env, LOG_LEVEL: 'silent', LAG_POLL_INTERVAL_MS: '200', ...env });
+    const config = loadConfig(configSchema, {
+      ...process.env,
+      ...(await ops).env,
+      LOG_LEVEL: 'silent',
+      LAG_POLL_INTERVAL_MS: '200',
+      ...env,
+    });
     const app = await NestFactory.create(AppModule.register({ config, service, logger: createLogger({ service, level: 'silent' }) }), {
       logger: false,
       abortOnError: false,
@@ -222,6 +236,26 @@ describe('stream-ops', () => {
     expect(out.join('')).toContain(`Replay of consumer group ${groupId} on ${topic} from the earliest retained record`);
     expect(out.join('')).toMatch(/^ +0 +10 +2 +8$/m); // partition, from, to, re-read
     expect(await committed(groupId, topic)).toBe(2);
+  });
+
+  it('answers operators only: /lag needs ops:read, a replay (even a dry run) ops:write; no token, a garbage or a user token is a 401', async () => {
+    const { topic, groupId } = await topicWithGroup(10);
+    const url = await start({ LAG_GROUPS: `${groupId}:${topic}` });
+    const tokens = await ops;
+    const dryRun = JSON.stringify({ topic, minutesAgo: 5 });
+
+    expect(await tokens.refusals(`${url}/lag`, 'ops:read')).toEqual([401, 401, 401, 403]);
+    expect(await tokens.refusals(`${url}/lag/${groupId}`, 'ops:read')).toEqual([401, 401, 401, 403]);
+    expect(await tokens.refusals(`${url}/groups/${groupId}/replay`, 'ops:write', 'POST', dryRun)).toEqual([401, 401, 401, 403]);
+    await waitFor(async () => (await globalThis.fetch(`${url}/lag`, { headers: await tokens.headers('ops:read') })).status === 200, {
+      description: 'the lag answered to an ops:read token',
+    });
+    const replay = await globalThis.fetch(`${url}/groups/${groupId}/replay`, {
+      method: 'POST',
+      headers: await tokens.headers('ops:write'),
+      body: dryRun,
+    });
+    expect(replay.status).toBe(200);
   });
 
   it('rejects a bad replay request with 400 naming the field, and an unknown topic or group with 404', async () => {

@@ -9,7 +9,7 @@ import {
 } from '@nestjs/common';
 import { kafkaSettings } from '@qls/config';
 import { KafkaLagReader, LagMetrics, LagMonitor, createKafka } from '@qls/kafka';
-import { apiErrorFilter } from '@qls/http-api';
+import { apiErrorFilter, operatorProviders } from '@qls/http-api';
 import { type Logger, MetricsRegistry, ObservabilityModule } from '@qls/observability';
 import { type GroupStateRewinder, ReplayService } from '@qls/stream-ops';
 import type { Config } from './config';
@@ -86,6 +86,7 @@ export class AppModule {
         { provide: REPLAY_SERVICE, useValue: replay },
         { provide: CLOSE_REWINDERS, useValue: closeRewinders ?? (async () => undefined) },
         StreamOpsLifecycle,
+        ...operatorProviders(config, logger),
       ],
     };
   }

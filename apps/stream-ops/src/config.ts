@@ -1,4 +1,5 @@
 import { kafkaEnv, postgresEnv, serviceEnv, z } from '@qls/config';
+import { operatorAuthEnv } from '@qls/http-api';
 import { parseLagTargets } from '@qls/kafka';
 
 const int = (min: number, what: string) =>
@@ -9,6 +10,7 @@ export const configSchema = z.object({
   ...kafkaEnv,
   /** Where the windowed alerter keeps its checkpoints and savepoints (its replay rewinds them). */
   ...postgresEnv,
+  ...operatorAuthEnv,
   ALERTING_GROUP_ID: z.string().min(1).default('alerting'),
   /** The consumer groups whose lag is monitored, as `group:topic` pairs separated by commas. */
   LAG_GROUPS: z

@@ -4,9 +4,17 @@ import type { Admin } from 'kafkajs';
 import { loadConfig } from '@qls/config';
 import { OPERATOR_BODY_LIMIT_BYTES, createJsonHttpApp } from '@qls/http-api';
 import { createLogger } from '@qls/observability';
-import { TestResources, uniqueName } from '@qls/testing';
+import { TestResources, operatorTokens, uniqueName } from '@qls/testing';
 import { AppModule } from './app.module';
 import { configSchema } from './config';
+
+/** The operator key the app trusts: every request here is an operator's with both scopes (operator-auth.int-spec.ts checks refusals). */
+const ops = operatorTokens();
+const fetch = async (url: string, init: RequestInit = {}): Promise<Response> =>
+  globalThis.fetch(url, {
+    ...init,
+    headers: { ...(await (await ops).headers()), ...(init.headers as Record<string, string> | undefined) },
+  });
 
 /**
  * Hostile input (docs/contracts.md, "Hostile input"): a replay time that
@@ -32,7 +40,7 @@ describe('stream-ops answers hostile replay requests with 400 (in process, real 
     await producer.send({ topic, acks: -1, messages: [{ value: 'r0' }, { value: 'r1' }] }).finally(() => producer.disconnect());
     const groupId = uniqueName('alerting');
     await admin.setOffsets({ groupId, topic, partitions: [{ partition: 0, offset: '1' }] });
-    const config = loadConfig(configSchema, { ...process.env, LOG_LEVEL: 'silent' });
+    const config = loadConfig(configSchema, { ...process.env, ...(await ops).env, LOG_LEVEL: 'silent' });
     app = await createJsonHttpApp(AppModule.register({ config, service, logger: createLogger({ service, level: 'silent' }) }), {
       bodyLimitBytes: OPERATOR_BODY_LIMIT_BYTES,
     });

@@ -1,4 +1,5 @@
-import { Controller, Get, Inject, NotFoundException, Param, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, Inject, NotFoundException, Param, ServiceUnavailableException, UseGuards } from '@nestjs/common';
+import { operatorAuth } from '@qls/http-api';
 import type { LagEvaluation, LagMonitor } from '@qls/kafka';
 import { LAG_MONITOR } from './tokens';
 
@@ -44,6 +45,7 @@ export interface LagView {
 
 /** The lag of the monitored groups (LAG_GROUPS), as of the monitor's latest poll. */
 @Controller('lag')
+@UseGuards(operatorAuth('ops:read'))
 export class LagHttpController {
   constructor(@Inject(LAG_MONITOR) private readonly monitor: LagMonitor) {}
 

@@ -10,7 +10,9 @@ import {
   Param,
   Post,
   ServiceUnavailableException,
+  UseGuards,
 } from '@nestjs/common';
+import { CurrentCaller, type Operator, OperatorAuditLog, operatorAuth } from '@qls/http-api';
 import { AppError } from '@qls/messaging';
 import { type ReplayPlan, type ReplayResult, type ReplayService, parseReplayRequest } from '@qls/stream-ops';
 import { REPLAY_SERVICE } from './tokens';
@@ -20,22 +22,34 @@ type ReplayResponse = { dryRun: true; plan: ReplayPlan } | ({ dryRun: false } & 
 /** Replays a consumer group from a point in time (the chapter's "Replay Scenario"). */
 @Controller('groups')
 export class ReplayHttpController {
-  constructor(@Inject(REPLAY_SERVICE) private readonly replay: ReplayService) {}
+  constructor(
+    @Inject(REPLAY_SERVICE) private readonly replay: ReplayService,
+    @Inject(OperatorAuditLog) private readonly audit: OperatorAuditLog,
+  ) {}
 
   /**
    * Body `{ "topic": "metrics-raw", "timestamp": "2026-03-01T08:00:00Z" | 1772352000000 | "minutesAgo": 30 | "fromEarliest": true, "dryRun": true }`
    * (exactly one of timestamp, minutesAgo and fromEarliest; fromEarliest replays from the oldest retained record).
    * A dry run (the default) answers the plan; `"dryRun": false` applies it.
-   * 409 while the group has live members; 400 naming the field.
+   * 409 while the group has live members; 400 naming the field. Needs ops:write,
+   * dry run or not (a plan reads every partition's offsets from Kafka); each
+   * request is an audit line counting the partitions moved (0 for a dry run).
    */
   @Post(':group/replay')
+  @UseGuards(operatorAuth('ops:write'))
   @HttpCode(200)
-  replayGroup(@Param('group') group: string, @Body() body: unknown): Promise<ReplayResponse> {
+  replayGroup(@CurrentCaller() operator: Operator, @Param('group') group: string, @Body() body: unknown): Promise<ReplayResponse> {
     return atTheEdge(async () => {
       const request = parseReplayRequest(body);
-      const plan = await this.replay.plan(group, request.topic, request.timestamp);
-      if (request.dryRun) return { dryRun: true, plan };
-      return { dryRun: false, ...(await this.replay.apply(plan)) };
+      return this.audit.record<ReplayResponse>(
+        { operator, action: 'stream.replay', request: { group, ...request } },
+        async () => {
+          const plan = await this.replay.plan(group, request.topic, request.timestamp);
+          if (request.dryRun) return { dryRun: true, plan };
+          return { dryRun: false, ...(await this.replay.apply(plan)) };
+        },
+        (answer) => (answer.dryRun ? 0 : answer.applied.length),
+      );
     });
   }
 }

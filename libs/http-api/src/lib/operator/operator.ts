@@ -27,9 +27,9 @@ export const operatorAuthEnv = {
   ...authEnv,
   AUTH_JWT_AUDIENCE: z.string().min(1).default(OPERATOR_AUDIENCE),
   /** Requests per second each operator may make, sustained (fractional allowed). */
-  OPS_RATE_LIMIT_PER_SECOND: positive.default(5),
+  OPS_RATE_LIMIT_PER_SECOND: positive.default(10),
   /** Requests an operator may make at once after a quiet period. */
-  OPS_RATE_LIMIT_BURST: z.coerce.number({ error: 'expected a number' }).int('expected an integer').min(1).default(20),
+  OPS_RATE_LIMIT_BURST: z.coerce.number({ error: 'expected a number' }).int('expected an integer').min(1).default(50),
 };
 
 /** The scopes of a verified token: OAuth's space-separated `scope`, or an `scp` array; only operator scopes are kept. */
