@@ -607,4 +607,40 @@ describe('feed fan-out (real Kafka, ElasticMQ, Redis, Postgres)', () => {
     expect(letters[1]?.reason).toMatch(/^event invalid: postId: /);
     expect(await counterTotal(metrics.deadLettered)).toBeGreaterThanOrEqual(2);
   }, 60_000);
+
+  it('dead-letters an unreadable event byte for byte: a key, value and header that are not UTF-8 arrive unchanged', async () => {
+    const [author, follower] = newUsers(2, 'dlt-bytes') as [string, string];
+    const model = new FeedModel([author, follower]);
+    model.followers.get(author)?.add(follower);
+    await seedGraph(pool, model);
+    const key = Buffer.concat([Buffer.from(author), Buffer.from([0xc3, 0x28])]);
+    const value = Buffer.from([0x7b, 0xff, 0xfe, 0x00, 0xc3, 0x28, 0x7d]);
+    const header = Buffer.from([0xe2, 0x82, 0x28, 0xa1]);
+    await publisher.publishRecords(topic, [{ key, value, headers: { 'x-binary': header } }]);
+    await produce([model.post(author, Date.now())]);
+    await expectFeedsToMatch(model, 'the valid post after an unreadable binary one');
+
+    const reader = resources.kafka.consumer({ groupId: uniqueName('dlt-bytes-reader') });
+    const letters: { key: Buffer | null; value: Buffer | null; header: unknown; source: string }[] = [];
+    await reader.connect();
+    try {
+      await reader.subscribe({ topics: [deadLetterTopic], fromBeginning: true });
+      await reader.run({
+        eachMessage: async ({ message }) =>
+          void letters.push({
+            key: message.key,
+            value: message.value,
+            header: message.headers?.['x-binary'],
+            source: message.headers?.[Headers.originalSource]?.toString() ?? '',
+          }),
+      });
+      await waitFor(() => letters.some((l) => l.key?.equals(key)), { timeoutMs: 20_000, description: 'the binary dead letter' });
+    } finally {
+      await reader.disconnect();
+    }
+    const letter = letters.find((l) => l.key?.equals(key));
+    expect(letter?.value?.equals(value)).toBe(true);
+    expect(Buffer.isBuffer(letter?.header) && letter.header.equals(header)).toBe(true);
+    expect(letter?.source).toMatch(new RegExp(`^${topic}/\\d+/\\d+$`));
+  }, 60_000);
 });

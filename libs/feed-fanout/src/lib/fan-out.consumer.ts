@@ -1,12 +1,10 @@
-import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
+import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Message } from 'kafkajs';
 import { type FeedEvent, parseFeedEvent } from '@qls/feed-contracts';
-import type { AdapterLogger } from '@qls/kafka';
+import { type AdapterLogger, type KafkaRecordPublisher, deadLetterRecord } from '@qls/kafka';
 import {
   type BackoffOptions,
   Headers,
   type InboundMessage,
-  type MessagePublisher,
-  type OutboundMessage,
   PermanentError,
   backoffDelay,
   errorCode,
@@ -22,9 +20,12 @@ export interface FanOutConsumerOptions {
   /** @defaultValue 'fan-out' */
   readonly groupId?: string;
   readonly topic: string;
-  /** Unreadable events (and events failing for a non-retriable reason) go here with the reason in headers, then are committed. */
+  /**
+   * Unreadable events (and events failing for a non-retriable reason) go here
+   * byte for byte with the reason in headers ({@link deadLetterRecord}), then are committed.
+   */
   readonly deadLetterTopic: string;
-  readonly deadLetterPublisher: MessagePublisher;
+  readonly deadLetterPublisher: KafkaRecordPublisher;
   readonly fanOut: FeedFanOut;
   readonly metrics?: FanOutMetrics;
   readonly logger?: AdapterLogger;
@@ -130,7 +131,7 @@ export class FanOutConsumer {
       if (list) list.push(record);
       else byKey.set(key, [record]);
     }
-    const deadLetters: OutboundMessage[] = [];
+    const deadLetters: Message[] = [];
     let gaveUp = false;
     const queue = [...byKey.values()];
     const worker = async () => {
@@ -149,12 +150,19 @@ export class FanOutConsumer {
     if (gaveUp) return false;
     if (deadLetters.length === 0) return true;
     const sent = await this.untilDone('dead-letter', topic, partition, heartbeat, live, () =>
-      this.options.deadLetterPublisher.publish(this.options.deadLetterTopic, deadLetters),
+      this.options.deadLetterPublisher.publishRecords(this.options.deadLetterTopic, deadLetters),
     );
     if (!sent) return false;
-    for (const letter of deadLetters) this.options.metrics?.deadLettered.inc({ code: letter.headers?.[Headers.errorCode] ?? 'UNKNOWN' });
+    for (const letter of deadLetters)
+      this.options.metrics?.deadLettered.inc({ code: String(letter.headers?.[Headers.errorCode] ?? 'UNKNOWN') });
     this.options.logger?.warn(
-      { topic, partition, deadLetterTopic: this.options.deadLetterTopic, count: deadLetters.length, first: deadLetters[0]?.headers },
+      {
+        topic,
+        partition,
+        deadLetterTopic: this.options.deadLetterTopic,
+        count: deadLetters.length,
+        first: { code: deadLetters[0]?.headers?.[Headers.errorCode], source: deadLetters[0]?.headers?.[Headers.originalSource] },
+      },
       'events sent to the dead-letter topic',
     );
     return true;
@@ -167,19 +175,19 @@ export class FanOutConsumer {
     record: KafkaMessage,
     heartbeat: () => Promise<void>,
     live: () => boolean,
-  ): Promise<'done' | 'gave-up' | OutboundMessage> {
+  ): Promise<'done' | 'gave-up' | Message> {
     let event: FeedEvent;
     try {
       event = parseFeedEvent(record.value?.toString() ?? '');
     } catch (error) {
-      return toDeadLetter(topic, partition, record, new PermanentError('FANOUT.EVENT_UNREADABLE', unreadableReason(error)));
+      return deadLetterRecord({ topic, partition }, record, new PermanentError('FANOUT.EVENT_UNREADABLE', unreadableReason(error)));
     }
     for (let attempt = 1; ; attempt++) {
       try {
         await withConsumerSpan(toInbound(topic, partition, record, attempt), () => this.options.fanOut.handle(event));
         return 'done';
       } catch (error) {
-        if (!isRetriable(error)) return toDeadLetter(topic, partition, record, error);
+        if (!isRetriable(error)) return deadLetterRecord({ topic, partition }, record, error);
         this.options.metrics?.failures.inc({ stage: 'event' });
         if (!live()) return 'gave-up';
         const delayMs = backoffDelay(attempt, this.retry);
@@ -254,20 +262,5 @@ function toInbound(topic: string, partition: number, record: KafkaMessage, attem
     attempt,
     timestamp: Number(record.timestamp),
     source: { system: 'kafka', topic, partition, offset: record.offset },
-  };
-}
-
-function toDeadLetter(topic: string, partition: number, record: KafkaMessage, error: unknown): OutboundMessage {
-  const key = record.key?.toString();
-  return {
-    ...(key === undefined ? {} : { key }),
-    body: record.value?.toString() ?? '',
-    headers: {
-      ...headersOf(record),
-      [Headers.errorCode]: errorCode(error),
-      [Headers.errorReason]: errorMessage(error).slice(0, 1_000),
-      [Headers.originalSource]: `${topic}/${partition}/${record.offset}`,
-      [Headers.failedAt]: new Date().toISOString(),
-    },
   };
 }
