@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { Pool } from 'pg';
-import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { TestResources, startBuiltApi, uniqueName, waitFor } from '@qls/testing';
 import { APP_DATABASE_GRANTS, type AppRole, DATABASE_APPS, type DatabaseApp, migrate, provisionAppRoles, readMigrations } from './index';
 
@@ -234,15 +233,19 @@ describe('least-privilege database roles (real Postgres)', () => {
     expect(error).toMatchObject({ code: '42501' });
   });
 
-  it('notification-api, started as its own role, accepts a notification and writes its row and outbox event', async () => {
-    const role = roles.find((r) => r.app === 'notification-api') as AppRole;
-    const api = await startBuiltApi('notification-api', {
-      databaseUrl: roleUrl(role),
-      schema,
-      issuer: 'test',
-      audience: 'notification-api',
-    });
+  it('runs the notification system on its three roles: notification-api accepts, outbox-relay publishes, notification-worker sends', async () => {
+    const { url: queueUrl, dlqUrl } = await resources.queue('roles-notifications', { maxReceiveCount: 10 });
+    const queues = { NOTIFICATIONS_QUEUE: queueUrl.split('/').pop() ?? '', NOTIFICATIONS_DLQ: dlqUrl?.split('/').pop() ?? '' };
+    // Only this test's events are pending: rows other tests left (for queues that do not exist) stay unsent.
+    await owner.query('UPDATE outbox SET published_at = now() WHERE published_at IS NULL');
+    const as = (app: DatabaseApp) => ({ databaseUrl: roleUrl(roles.find((r) => r.app === app) as AppRole), schema, issuer: 'test' });
+    const api = await startBuiltApi('notification-api', { ...as('notification-api'), audience: 'notification-api', env: queues });
     started.push(api.process);
+    const relay = await startBuiltApi('outbox-relay', { ...as('outbox-relay'), audience: 'qls-ops' });
+    started.push(relay.process);
+    const worker = await startBuiltApi('notification-worker', { ...as('notification-worker'), audience: 'none', env: queues });
+    started.push(worker.process);
+
     const headers = { authorization: `Bearer ${await api.token('carol')}`, 'content-type': 'application/json' };
     const response = await fetch(`${api.url}/notifications`, {
       method: 'POST',
@@ -251,32 +254,18 @@ describe('least-privilege database roles (real Postgres)', () => {
     });
     expect(response.status).toBe(202);
     const { id } = (await response.json()) as { id: string };
-    expect((await fetch(`${api.url}/notifications/${id}`, { headers })).status).toBe(200);
-    const { rows } = await owner.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM outbox WHERE aggregate_type = 'notification' AND aggregate_id = $1`,
+    await waitFor(async () => (await owner.query(`SELECT 1 FROM notifications WHERE id = $1 AND status = 'sent'`, [id])).rowCount === 1, {
+      timeoutMs: 30_000,
+      description: 'the notification sent through the three least-privilege roles',
+    });
+    expect(((await (await fetch(`${api.url}/notifications/${id}`, { headers })).json()) as { status: string }).status).toBe('sent');
+    const { rows } = await owner.query<{ events: number; sends: number }>(
+      `SELECT (SELECT count(*)::int FROM outbox WHERE aggregate_id = $1 AND published_at IS NOT NULL) AS events,
+              (SELECT count(*)::int FROM provider_sends WHERE notification_id = $1::uuid) AS sends`,
       [id],
     );
-    expect(rows[0].n).toBe(1);
-  });
+    expect(rows[0]).toEqual({ events: 1, sends: 1 });
 
-  it('outbox-relay, started as its own role, claims and publishes a pending event and answers an operator its stats', async () => {
-    const { url: queueUrl } = await resources.queue('roles-relay');
-    // Only this event is pending: the rows other tests left (for the shared `notifications` queue, say) stay unsent.
-    await owner.query('UPDATE outbox SET published_at = now() WHERE published_at IS NULL');
-    const { rows } = await owner.query<{ id: string }>(
-      `INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload, destination)
-       VALUES ('order', 'relayed-by-role', 'OrderPlaced.v1', '{"n":1}', $1) RETURNING id`,
-      [`sqs:${queueUrl.split('/').pop()}`],
-    );
-    const role = roles.find((r) => r.app === 'outbox-relay') as AppRole;
-    const relay = await startBuiltApi('outbox-relay', { databaseUrl: roleUrl(role), schema, issuer: 'test', audience: 'qls-ops' });
-    started.push(relay.process);
-    await waitFor(
-      async () => (await owner.query('SELECT 1 FROM outbox WHERE id = $1 AND published_at IS NOT NULL', [rows[0].id])).rowCount === 1,
-      { timeoutMs: 20_000, description: 'the event published by outbox-relay as its own role' },
-    );
-    const received = await resources.sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 5 }));
-    expect(received.Messages?.map((message) => JSON.parse(message.Body ?? '{}') as unknown)).toEqual([{ n: 1 }]);
     const { SignJWT } = await import('jose');
     const operatorToken = await new SignJWT({ scope: 'ops:read' })
       .setProtectedHeader({ alg: 'ES256' })
