@@ -7,7 +7,16 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { format, resolveConfig } from 'prettier';
 
-const apps = ['notification-api', 'metrics-ingest', 'feed-api'];
+const apps = [
+  'notification-api',
+  'metrics-ingest',
+  'feed-api',
+  'outbox-relay',
+  'notification-dlq-monitor',
+  'stream-ops',
+  'metrics-storage',
+  'metrics-dashboard',
+];
 
 async function main(): Promise<void> {
   for (const app of apps) {

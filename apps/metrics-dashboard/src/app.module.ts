@@ -10,11 +10,12 @@ import {
 import { kafkaSettings } from '@qls/config';
 import { createKafka, kafkaTopicsReadiness } from '@qls/kafka';
 import { LiveSeriesView, MetricsDashboardConsumer, createDashboardMetrics } from '@qls/metrics-dashboard';
-import { apiErrorFilter, operatorProviders } from '@qls/http-api';
+import { apiErrorFilter, openApiController, operatorProviders } from '@qls/http-api';
 import { type Logger, MetricsRegistry, ObservabilityModule } from '@qls/observability';
 import type { Config } from './config';
 import { DashboardHttpController } from './dashboard.http-controller';
 import { VIEW } from './tokens';
+import { openApi } from './openapi';
 
 export interface AppModuleOptions {
   readonly config: Config;
@@ -89,7 +90,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [ObservabilityModule.forRoot({ logger, metrics: registry, readiness: [kafkaReady, consumer.readiness] })],
-      controllers: [DashboardHttpController],
+      controllers: [DashboardHttpController, openApiController(openApi)],
       providers: [
         { provide: VIEW, useValue: view },
         { provide: PARTS, useValue: parts },

@@ -17,11 +17,12 @@ import {
   createStorageMetrics,
   seriesQueryDefaults,
 } from '@qls/metrics-storage';
-import { apiErrorFilter, operatorProviders } from '@qls/http-api';
+import { apiErrorFilter, openApiController, operatorProviders } from '@qls/http-api';
 import { type Logger, MetricsRegistry, ObservabilityModule, postgresReadiness } from '@qls/observability';
 import type { Config } from './config';
 import { SeriesHttpController } from './series.http-controller';
 import { SERIES_LIMITS, STORE } from './tokens';
+import { openApi } from './openapi';
 
 export interface AppModuleOptions {
   readonly config: Config;
@@ -147,7 +148,7 @@ export class AppModule {
           ],
         }),
       ],
-      controllers: [SeriesHttpController],
+      controllers: [SeriesHttpController, openApiController(openApi)],
       providers: [
         apiErrorFilter({ logger, statusByCode: {} }),
         { provide: STORE, useValue: store },

@@ -1,12 +1,13 @@
 import { type DynamicModule, Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { apiErrorFilter, operatorProviders } from '@qls/http-api';
+import { apiErrorFilter, openApiController, operatorProviders } from '@qls/http-api';
 import { type Logger, MetricsRegistry, ObservabilityModule } from '@qls/observability';
 import { DeadLetterQueue, createDeadLetterMetrics, createSqsClient, queueDepth, queueUrlResolver } from '@qls/sqs';
 import type { Config } from './config';
 import { DlqHttpController } from './dlq.http-controller';
 import { DlqStatusPoller, type DlqStatusPollerOptions } from './dlq-status.poller';
 import { DEAD_LETTER_QUEUE, DLQ_POLLER_OPTIONS } from './tokens';
+import { openApi } from './openapi';
 
 export interface AppModuleOptions {
   readonly config: Config;
@@ -46,7 +47,7 @@ export class AppModule {
           readiness: [{ name: 'sqs', check: async () => queueDepth(sqs, await queueUrl(config.NOTIFICATIONS_DLQ)) }],
         }),
       ],
-      controllers: [DlqHttpController],
+      controllers: [DlqHttpController, openApiController(openApi)],
       providers: [
         apiErrorFilter({ logger, statusByCode: {} }),
         { provide: SQS_CLIENT, useValue: sqs },

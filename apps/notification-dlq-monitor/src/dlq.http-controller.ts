@@ -28,7 +28,7 @@ const MAX_LIST = 100;
  * with `all: true` — one of the two. Strict: a misspelt field
  * (`max_messages`), `{}` or `[]` must fail, not redrive everything.
  */
-const redriveBody = z
+export const redriveBody = z
   .strictObject({
     method: z.enum(['auto', 'move-task', 'receive-send-delete']).optional(),
     maxMessages: z.number().int().positive().optional(),

@@ -10,13 +10,14 @@ import {
 import { Pool } from 'pg';
 import { kafkaSettings } from '@qls/config';
 import { KafkaPublisher, createKafka } from '@qls/kafka';
-import { apiErrorFilter, operatorProviders } from '@qls/http-api';
+import { apiErrorFilter, openApiController, operatorProviders } from '@qls/http-api';
 import { type Logger, MetricsRegistry, ObservabilityModule, postgresReadiness } from '@qls/observability';
 import { OutboxRelay, createOutboxMetrics, relaySettings } from '@qls/outbox';
 import { SqsPublisher, createSqsClient, queueUrlResolver } from '@qls/sqs';
 import type { Config } from './config';
 import { OutboxHttpController } from './outbox.http-controller';
 import { OUTBOX_RELAY, PG_POOL } from './tokens';
+import { openApi } from './openapi';
 
 export interface AppModuleOptions {
   readonly config: Config;
@@ -80,7 +81,7 @@ export class AppModule {
           ],
         }),
       ],
-      controllers: [OutboxHttpController],
+      controllers: [OutboxHttpController, openApiController(openApi)],
       providers: [
         { provide: PG_POOL, useValue: pool },
         { provide: OUTBOX_RELAY, useValue: relay },

@@ -45,7 +45,10 @@ export class OutboxHttpController {
  * (1 to 2^63 − 1, as digit strings, at most 1,000), or `all: true`. An empty
  * body, `[]`, `{}`, a misspelt field or both at once retry nothing.
  */
-const retryRequest = z.union([z.strictObject({ ids: z.array(bigintId).min(1).max(1_000) }), z.strictObject({ all: z.literal(true) })]);
+export const retryRequest = z.union([
+  z.strictObject({ ids: z.array(bigintId).min(1).max(1_000) }),
+  z.strictObject({ all: z.literal(true) }),
+]);
 
 function parseRetry(body: unknown): { ids: string[] } | { all: true } {
   const parsed = retryRequest.safeParse(body);

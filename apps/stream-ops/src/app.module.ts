@@ -9,13 +9,14 @@ import {
 } from '@nestjs/common';
 import { kafkaSettings } from '@qls/config';
 import { KafkaLagReader, LagMetrics, LagMonitor, createKafka } from '@qls/kafka';
-import { apiErrorFilter, operatorProviders } from '@qls/http-api';
+import { apiErrorFilter, openApiController, operatorProviders } from '@qls/http-api';
 import { type Logger, MetricsRegistry, ObservabilityModule } from '@qls/observability';
 import { type GroupStateRewinder, ReplayService } from '@qls/stream-ops';
 import type { Config } from './config';
 import { LagHttpController } from './lag.http-controller';
 import { ReplayHttpController } from './replay.http-controller';
 import { LAG_MONITOR, LAG_READER, REPLAY_SERVICE } from './tokens';
+import { openApi } from './openapi';
 
 export interface AppModuleOptions {
   readonly config: Config;
@@ -78,7 +79,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [ObservabilityModule.forRoot({ logger, metrics: registry, readiness: [{ name: 'kafka', check: () => reader.ping() }] })],
-      controllers: [LagHttpController, ReplayHttpController],
+      controllers: [LagHttpController, ReplayHttpController, openApiController(openApi)],
       providers: [
         apiErrorFilter({ logger, statusByCode: {} }),
         { provide: LAG_MONITOR, useValue: monitor },

@@ -1,4 +1,4 @@
-export { parseReplayRequest } from './lib/replay-request';
+export { parseReplayRequest, replayBody } from './lib/replay-request';
 export type { ReplayRequest } from './lib/replay-request';
 export { ReplayService } from './lib/replay.service';
 export type {

@@ -25,7 +25,7 @@ const MAX_MINUTES_AGO = 60 * 24 * 366 * 100;
  * Strict: an ops request with a misspelt field (`minutes_ago`) must fail, not
  * replay from some default.
  */
-const replayBody = z.strictObject({
+export const replayBody = z.strictObject({
   topic: z.string({ error: 'expected a topic name' }).regex(/^[a-zA-Z0-9._-]{1,249}$/, 'expected a Kafka topic name'),
   timestamp: z.union([z.number(), z.string()], { error: 'expected an ISO 8601 date-time or epoch milliseconds' }).optional(),
   minutesAgo: z
