@@ -30,7 +30,9 @@ RUN npm ci --omit=dev --no-audit --no-fund --loglevel=error \
   && npm cache clean --force
 
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
-ENV NODE_ENV=production
+# Apps bind loopback unless HOST says otherwise (libs/config serviceEnv): in a
+# container, compose and k8s (probes included) reach them on the pod address.
+ENV NODE_ENV=production HOST=0.0.0.0
 WORKDIR /app
 # Owned by root and read-only for the app user: the app cannot change its own code.
 COPY --from=prod-deps /repo/node_modules ./node_modules

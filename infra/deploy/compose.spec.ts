@@ -5,11 +5,14 @@ import { parse } from 'yaml';
 import {
   AGREED_ENV,
   AGREED_PERIODS,
+  CONTAINER_HOST,
   CREDENTIALS_UNUSED,
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
   KAFKA_SCALED_APPS,
   LOCAL_ONLY_ENV,
   ONE_SHOT_APPS,
+  OPERATOR_APPS,
+  OPERATOR_AUDIENCE,
   OWNER_DATABASE_ROLE,
   QUEUE_VARIABLES,
   SERVERS,
@@ -159,6 +162,26 @@ describe('docker-compose.yml', () => {
       ];
     });
     expect(problems).toEqual([]);
+  });
+
+  it('gives every operator app the issuer the user APIs trust and the operator audience, qls-ops', () => {
+    const env = (name: string) => appServices.find(([service]) => service === name)?.[1].environment ?? {};
+    const issuer = env('notification-api')['AUTH_JWT_ISSUER'];
+    const problems = OPERATOR_APPS.flatMap((app) =>
+      env(app)['AUTH_JWT_ISSUER'] === issuer && env(app)['AUTH_JWT_AUDIENCE'] === OPERATOR_AUDIENCE
+        ? []
+        : [`service ${app} trusts ${env(app)['AUTH_JWT_ISSUER']} for ${env(app)['AUTH_JWT_AUDIENCE']}`],
+    );
+    expect(problems).toEqual([]);
+  });
+
+  it('binds every app to all interfaces in its container: the image sets HOST, and no service sets it back to loopback', () => {
+    const runtime = /FROM [^\n]+ AS runtime\n(?:#[^\n]*\n)*ENV ([^\n]+)/.exec(readFileSync(repoPath('Dockerfile'), 'utf8'))?.[1] ?? '';
+    expect(runtime.split(/\s+/)).toContain(`HOST=${CONTAINER_HOST}`);
+    const overridden = appServices.filter(
+      ([, service]) => ![undefined, CONTAINER_HOST].includes(service.environment?.['HOST'] as string | undefined),
+    );
+    expect(overridden.map(([name]) => name)).toEqual([]);
   });
 
   it('sets every variable of infra/env/local.env that is not local-only', () => {

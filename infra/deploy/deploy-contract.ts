@@ -92,12 +92,28 @@ export const CREDENTIALS_UNUSED: Readonly<Record<string, readonly string[]>> = {
 export const appEnvFor = (app: string): string[] => APP_ENV.filter((name) => !(CREDENTIALS_UNUSED[app] ?? []).includes(name));
 
 /**
+ * The operator apps' token settings (operatorAuthEnv of libs/http-api):
+ * their endpoints answer operator tokens only, audience `qls-ops`.
+ */
+export const OPERATOR_AUTH_ENV = ['AUTH_JWT_PUBLIC_KEYS', 'AUTH_JWT_ISSUER', 'AUTH_JWT_AUDIENCE'] as const;
+
+/** Apps with operator endpoints (operatorAuth of libs/http-api): they get OPERATOR_AUTH_ENV. */
+export const OPERATOR_APPS = ['outbox-relay', 'notification-dlq-monitor', 'stream-ops', 'metrics-storage', 'metrics-dashboard'] as const;
+
+/** The audience of operator tokens, which every operator app's deployment sets. */
+export const OPERATOR_AUDIENCE = 'qls-ops';
+
+/** The address apps bind in their containers: the image sets it (the apps default to loopback). */
+export const CONTAINER_HOST = '0.0.0.0';
+
+/**
  * Variables an app reads on top of APP_ENV that its deployment must set
  * (compose service and k8s container), whatever apps/<app>/src/config.ts
  * declares: the names the deploy files promise the app's code. Variables the
  * app's config.ts declares are required as well (see declaredEnv).
  */
 export const APP_SPECIFIC_ENV: Readonly<Record<string, readonly string[]>> = {
+  'outbox-relay': [...OPERATOR_AUTH_ENV],
   'notification-api': [
     'NOTIFICATIONS_QUEUE',
     'AUTH_JWT_PUBLIC_KEYS',
@@ -116,7 +132,7 @@ export const APP_SPECIFIC_ENV: Readonly<Record<string, readonly string[]>> = {
     'WORKER_MAX_PROCESSING_SECONDS',
     'LOCAL_PROVIDER_FAULTS',
   ],
-  'notification-dlq-monitor': ['NOTIFICATIONS_QUEUE', 'NOTIFICATIONS_DLQ', 'DLQ_POLL_INTERVAL_MS'],
+  'notification-dlq-monitor': ['NOTIFICATIONS_QUEUE', 'NOTIFICATIONS_DLQ', 'DLQ_POLL_INTERVAL_MS', ...OPERATOR_AUTH_ENV],
   'metrics-ingest': [
     'HTTP_BODY_LIMIT_BYTES',
     'METRICS_RAW_TOPIC',
@@ -127,11 +143,11 @@ export const APP_SPECIFIC_ENV: Readonly<Record<string, readonly string[]>> = {
     'BACKPRESSURE_POLL_INTERVAL_MS',
     'BACKPRESSURE_RETRY_AFTER_SECONDS',
   ],
-  'metrics-storage': ['METRICS_RAW_TOPIC', 'STORAGE_GROUP_ID', 'STORAGE_DEAD_LETTER_TOPIC', 'SHUTDOWN_TIMEOUT_MS'],
+  'metrics-storage': ['METRICS_RAW_TOPIC', 'STORAGE_GROUP_ID', 'STORAGE_DEAD_LETTER_TOPIC', 'SHUTDOWN_TIMEOUT_MS', ...OPERATOR_AUTH_ENV],
   'metrics-alerter': ['ALERT_NOTIFIER_ENABLED', 'SHUTDOWN_TIMEOUT_MS'],
   // Declared in libs/metrics-dashboard (metricsDashboardEnv), not in its config.ts.
-  'metrics-dashboard': ['DASHBOARD_GROUP_ID', 'METRICS_TOPIC', 'DASHBOARD_WINDOW_SECONDS', 'SHUTDOWN_TIMEOUT_MS'],
-  'stream-ops': ['LAG_GROUPS', 'ALERTING_GROUP_ID', 'LAG_POLL_INTERVAL_MS'],
+  'metrics-dashboard': ['DASHBOARD_GROUP_ID', 'METRICS_TOPIC', 'DASHBOARD_WINDOW_SECONDS', 'SHUTDOWN_TIMEOUT_MS', ...OPERATOR_AUTH_ENV],
+  'stream-ops': ['LAG_GROUPS', 'ALERTING_GROUP_ID', 'LAG_POLL_INTERVAL_MS', ...OPERATOR_AUTH_ENV],
   // The feed apps declare nothing in their config.ts: every name below comes
   // from libs (feedEnv of libs/feed, fanOutConsumerEnv / fanOutWorkerEnv of
   // libs/feed-fanout, feedApiEnv of libs/feed-api, feedIndexerEnv of

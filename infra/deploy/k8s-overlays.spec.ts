@@ -3,9 +3,12 @@ import { basename, dirname } from 'node:path';
 import {
   AGREED_ENV,
   AGREED_PERIODS,
+  CONTAINER_HOST,
   CREDENTIALS_UNUSED,
   KAFKA_SCALED_APPS,
   ONE_SHOT_APPS,
+  OPERATOR_APPS,
+  OPERATOR_AUDIENCE,
   OWNER_DATABASE_ROLE,
   QUEUE_SCALED_APPS,
   QUEUE_VARIABLES,
@@ -149,6 +152,24 @@ describe.each(['k8s/base', ...OVERLAYS])('%s', (dir) => {
     const service = render(dir).find((o) => o.kind === 'Service' && o.metadata?.name === 'notification-api');
     const port = (service?.['spec'] as { ports?: { port: number }[] } | undefined)?.ports?.[0]?.port;
     expect(alerter.get('NOTIFICATION_API_URL')).toBe(`http://notification-api:${port}`);
+  });
+
+  it('gives every operator app the issuer notification-api trusts and the operator audience, qls-ops; no container binds loopback', () => {
+    const env = (app: string) => {
+      const found = appContainers(render(dir)).find(({ container }) => appOfImage(container.image ?? '') === app);
+      return found ? containerEnv(render(dir), found.container) : new Map<string, string | undefined>();
+    };
+    const issuer = env('notification-api').get('AUTH_JWT_ISSUER');
+    const problems = OPERATOR_APPS.flatMap((app) =>
+      env(app).get('AUTH_JWT_ISSUER') === issuer && env(app).get('AUTH_JWT_AUDIENCE') === OPERATOR_AUDIENCE
+        ? []
+        : [`${app} trusts ${env(app).get('AUTH_JWT_ISSUER')} for ${env(app).get('AUTH_JWT_AUDIENCE')}`],
+    );
+    expect(problems).toEqual([]);
+    const loopback = appContainers(render(dir)).filter(
+      ({ container }) => ![undefined, CONTAINER_HOST].includes(containerEnv(render(dir), container).get('HOST')),
+    );
+    expect(loopback.map(({ container }) => container.name)).toEqual([]);
   });
 
   it("watches the lag of every autoscaled consumer group in stream-ops's LAG_GROUPS", () => {

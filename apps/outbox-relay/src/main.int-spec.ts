@@ -1,5 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { networkInterfaces } from 'node:os';
 import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -115,6 +116,24 @@ describe('outbox-relay process', () => {
     const { code } = await within('exit', app.exited, 15_000);
     expect(code).not.toBe(0);
     expect(app.stderr()).toContain('DATABASE_URL is required');
+  });
+
+  it('listens on loopback only by default, and on every interface with HOST=0.0.0.0 (as the image sets)', async () => {
+    const external = Object.values(networkInterfaces())
+      .flat()
+      .find((address) => address !== undefined && !address.internal && address.family === 'IPv4')?.address;
+    if (external === undefined) throw new Error('this test needs a non-loopback IPv4 address on this machine');
+    const local = run(await validEnv());
+    await started(local);
+    const open = run(await validEnv({ HOST: '0.0.0.0' }));
+    await started(open);
+
+    const answer = (app: App) =>
+      fetch(`http://${external}:${new URL(app.url).port}/health/live`).then(
+        (response) => response.status,
+        (error: Error) => (error.cause as { code?: string } | undefined)?.code ?? error.message,
+      );
+    expect({ local: await answer(local), open: await answer(open) }).toEqual({ local: 'ECONNREFUSED', open: 200 });
   });
 
   it('refuses to start with a malformed HTTP_PORT and names it', async () => {

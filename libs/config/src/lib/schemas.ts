@@ -14,11 +14,22 @@ const positiveInt = z.coerce.number({ error: 'expected a number' }).int('expecte
 
 export const port = z.coerce.number({ error: 'expected a number' }).int().min(1).max(65535);
 
-/** Service identity, logging, HTTP port. */
+/** Service identity, logging, HTTP port and the address it is bound to. */
 export const serviceEnv = {
   SERVICE_NAME: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   HTTP_PORT: port.default(3000),
+  /**
+   * The address the HTTP server binds: loopback unless told otherwise, so an
+   * app run on a laptop (`./dev`) is not reachable from the network. The
+   * container image sets `0.0.0.0` (compose and k8s reach apps by their
+   * container address). An IP address or a host name; `::` is every IPv6 and
+   * IPv4 interface.
+   */
+  HOST: z
+    .string()
+    .regex(/^[\w.:-]{1,253}$/, 'expected an IP address or a host name, e.g. 127.0.0.1 or 0.0.0.0')
+    .default('127.0.0.1'),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
 };
 

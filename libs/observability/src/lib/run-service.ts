@@ -9,6 +9,8 @@ export interface ServiceSettings {
   readonly SERVICE_NAME?: string | undefined;
   readonly LOG_LEVEL: LevelWithSilent;
   readonly HTTP_PORT: number;
+  /** The address to bind (`HOST`): loopback by default, `0.0.0.0` in the image. */
+  readonly HOST: string;
   readonly SHUTDOWN_TIMEOUT_MS: number;
 }
 
@@ -34,7 +36,7 @@ export async function createNestApp(module: DynamicModule): Promise<INestApplica
 
 /**
  * A service's `main`: logger from the config, the app built by `build`,
- * graceful shutdown on SIGTERM/SIGINT, listening on `HTTP_PORT`; a failure to
+ * graceful shutdown on SIGTERM/SIGINT, listening on `HOST`:`HTTP_PORT`; a failure to
  * start is logged and exits 1. main.ts imports its instrumentation first, then
  * calls this:
  *
@@ -59,7 +61,7 @@ export function runService<C extends ServiceSettings>(
     const server = app.getHttpServer() as { keepAliveTimeout: number; headersTimeout: number };
     server.keepAliveTimeout = 65_000;
     server.headersTimeout = 66_000;
-    await app.listen(config.HTTP_PORT);
+    await app.listen(config.HTTP_PORT, config.HOST);
   };
   start().catch((error: unknown) => {
     logger.fatal({ err: error }, 'failed to start');
