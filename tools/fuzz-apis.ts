@@ -1,8 +1,11 @@
 /**
  * Fuzzes every HTTP API against its own OpenAPI document (docs/api/<app>.json,
  * served at /openapi.json) with schemathesis: the built app runs as deployed
- * (startBuiltApi) on a free port, against a Postgres schema of its own and the
- * local servers, once with a valid bearer token and once with none. A run
+ * (startBuiltApi) on a free port, against a Postgres schema (and topics,
+ * queues, consumer groups) of its own and the local servers, once with a
+ * valid bearer token — a user's or a service's for the user APIs, an
+ * operator's with ops:read and ops:write for the operator apps — and once
+ * with none. A run
  * passes with 0 responses 5xx (`not_a_server_error`), 0 responses outside
  * their documented schema (`response_schema_conformance`) and 0 undocumented
  * statuses (`status_code_conformance`). CI's "fuzz APIs" step (tools/ci.ts),
@@ -17,6 +20,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
+import { OPERATOR_AUDIENCE } from '@qls/http-api';
 import { migrate, readMigrations } from '@qls/provisioning';
 import { type BuiltApi, TestResources, startBuiltApi, uniqueName } from '@qls/testing';
 
@@ -27,19 +31,67 @@ const schemathesis = join(venv, 'bin', 'schemathesis');
 
 /** Examples per operation and seconds per run: the whole step stays within a few minutes on 2 cores. */
 const MAX_EXAMPLES = '40';
-const MAX_SECONDS = '45';
+const MAX_SECONDS = { withToken: '25', withoutToken: '8' };
+const ISSUER = 'fuzz';
 
 interface Target {
   readonly app: string;
-  /** More of the app's environment (rate limits out of the way: a fuzzer is one very busy caller). */
+  /** An operator app: tokens for audience `qls-ops` with both operator scopes. */
+  readonly operator?: boolean;
+  /** More of the app's environment: topics, queues and groups of its own; rate limits out of the way (a fuzzer is one very busy caller). */
   env(resources: TestResources): Promise<Record<string, string>>;
 }
 
+const noUserLimit = { RATE_LIMIT_PER_SECOND: '100000', RATE_LIMIT_BURST: '100000' };
+const noOperatorLimit = { OPS_RATE_LIMIT_PER_SECOND: '100000', OPS_RATE_LIMIT_BURST: '100000' };
+
 const targets: readonly Target[] = [
-  { app: 'notification-api', env: async () => ({ RATE_LIMIT_PER_SECOND: '100000', RATE_LIMIT_BURST: '100000' }) },
+  { app: 'notification-api', env: async () => noUserLimit },
   { app: 'metrics-ingest', env: async (resources) => ({ METRICS_RAW_TOPIC: await resources.topic('fuzz-metrics-raw', 1) }) },
-  { app: 'feed-api', env: async () => ({ RATE_LIMIT_PER_SECOND: '100000', RATE_LIMIT_BURST: '100000' }) },
+  { app: 'feed-api', env: async () => noUserLimit },
+  { app: 'outbox-relay', operator: true, env: async () => noOperatorLimit },
+  {
+    app: 'notification-dlq-monitor',
+    operator: true,
+    env: async (resources) => {
+      const { url, dlqUrl } = await resources.queue('fuzz-notifications', { maxReceiveCount: 3 });
+      const name = (queueUrl: string | undefined) => queueUrl?.split('/').pop() ?? '';
+      return { ...noOperatorLimit, NOTIFICATIONS_QUEUE: name(url), NOTIFICATIONS_DLQ: name(dlqUrl) };
+    },
+  },
+  { app: 'stream-ops', operator: true, env: async () => noOperatorLimit },
+  {
+    app: 'metrics-storage',
+    operator: true,
+    env: async (resources) => ({
+      ...noOperatorLimit,
+      METRICS_RAW_TOPIC: await resources.topic('fuzz-metrics-raw', 1),
+      STORAGE_DEAD_LETTER_TOPIC: await resources.topic('fuzz-metrics-dead-letter', 1),
+      STORAGE_GROUP_ID: uniqueName('fuzz-storage'),
+    }),
+  },
+  {
+    app: 'metrics-dashboard',
+    operator: true,
+    env: async (resources) => ({
+      ...noOperatorLimit,
+      METRICS_TOPIC: await resources.topic('fuzz-metrics-raw', 1),
+      DASHBOARD_GROUP_ID: uniqueName('fuzz-dashboard'),
+    }),
+  },
 ];
+
+/** An operator token with both scopes, from the key the app trusts. */
+async function operatorToken(api: BuiltApi): Promise<string> {
+  const { SignJWT } = await import('jose');
+  return new SignJWT({ scope: 'ops:read ops:write' })
+    .setProtectedHeader({ alg: 'ES256' })
+    .setSubject('fuzz-operator')
+    .setIssuer(ISSUER)
+    .setAudience(OPERATOR_AUDIENCE)
+    .setExpirationTime('10m')
+    .sign(api.keys.privateKey);
+}
 
 function installed(): boolean {
   if (!existsSync(schemathesis)) return false;
@@ -61,7 +113,7 @@ function install(): void {
 }
 
 /** One schemathesis run; true when every check held. */
-function fuzz(api: BuiltApi, what: string, headers: readonly string[]): boolean {
+function fuzz(api: BuiltApi, what: string, maxSeconds: string, headers: readonly string[]): boolean {
   console.log(`\n--- ${what}`);
   const { status } = spawnSync(
     schemathesis,
@@ -73,7 +125,7 @@ function fuzz(api: BuiltApi, what: string, headers: readonly string[]): boolean 
       '--max-examples',
       MAX_EXAMPLES,
       '--max-time',
-      MAX_SECONDS,
+      maxSeconds,
       '--workers',
       '1',
       '--seed',
@@ -96,8 +148,8 @@ async function fuzzApp(target: Target): Promise<boolean> {
     api = await startBuiltApi(target.app, {
       databaseUrl: resources.env.DATABASE_URL,
       schema,
-      issuer: 'fuzz',
-      audience: target.app,
+      issuer: ISSUER,
+      audience: target.operator ? OPERATOR_AUDIENCE : target.app,
       env: await target.env(resources),
     });
     const served: unknown = await (await fetch(`${api.url}/openapi.json`)).json();
@@ -106,9 +158,9 @@ async function fuzzApp(target: Target): Promise<boolean> {
       console.log(`${target.app} serves an /openapi.json other than docs/api/${target.app}.json: run npm run openapi`);
       return false;
     }
-    const token = await api.token(uniqueName('fuzz'));
-    const withToken = fuzz(api, `${target.app} with a valid token`, [`Authorization: Bearer ${token}`]);
-    const withoutToken = fuzz(api, `${target.app} without a token`, []);
+    const token = target.operator ? await operatorToken(api) : await api.token(uniqueName('fuzz'));
+    const withToken = fuzz(api, `${target.app} with a valid token`, MAX_SECONDS.withToken, [`Authorization: Bearer ${token}`]);
+    const withoutToken = fuzz(api, `${target.app} without a token`, MAX_SECONDS.withoutToken, []);
     return withToken && withoutToken;
   } finally {
     api?.process.kill();
