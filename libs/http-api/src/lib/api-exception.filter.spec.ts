@@ -44,7 +44,7 @@ describe('ApiExceptionFilter', () => {
 
   it("answers Nest's own exceptions (an unknown route) in the one error shape, with the code as the outcome", () => {
     const { answer, failed } = answerTo(new NotFoundException('Cannot POST /things'));
-    expect(answer).toMatchObject({ status: 404, body: { error: { code: 'NOT_FOUND', message: 'Cannot POST /things' } } });
+    expect(answer).toMatchObject({ status: 404, body: { error: { code: 'NOT_FOUND', message: 'no route POST /things' } } });
     expect(failed[0]?.outcome).toBe('NOT_FOUND');
   });
 

@@ -97,7 +97,7 @@ describe('toHttpError', () => {
     expect(toHttpError(new NotFoundException('Cannot GET /nowhere'), statusByCode)).toEqual({
       status: 404,
       headers: {},
-      body: { error: { code: 'NOT_FOUND', message: 'Cannot GET /nowhere' } },
+      body: { error: { code: 'NOT_FOUND', message: 'no route GET /nowhere' } },
     });
     expect(toHttpError(new BadRequestException('limit: expected an integer from 1 to 100'), statusByCode)?.body).toEqual({
       error: { code: 'REQUEST.INVALID', message: 'limit: expected an integer from 1 to 100' },
@@ -110,6 +110,15 @@ describe('toHttpError', () => {
     expect(toHttpError(new ServiceUnavailableException('the lag could not be read yet'), statusByCode)?.body.error.code).toBe(
       'DEPENDENCY.UNAVAILABLE',
     );
+  });
+
+  it('echoes an unknown route only as a short escaped excerpt of its path', () => {
+    const path = `/${'x'.repeat(5_000)}<script>`;
+    const message = toHttpError(new NotFoundException(`Cannot GET ${path}`), statusByCode)?.body.error.message ?? '';
+
+    expect(message).toMatch(/^no route GET \/x+/);
+    expect(message.length).toBeLessThan(100);
+    expect(message).not.toContain('<script>');
   });
 
   it('keeps a readiness report as it is, and says nothing of a 500 HttpException', () => {

@@ -1,4 +1,5 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
+import { excerpt } from '@qls/config';
 import { AppError } from '@qls/messaging';
 import { AuthenticationError } from './auth/jwt.verifier';
 import { isTransientDependencyError } from './transient-errors';
@@ -132,6 +133,9 @@ function fromHttpException(exception: HttpException): HttpError | undefined {
   let message = Array.isArray(raw) ? raw.join('; ') : typeof raw === 'string' ? raw : exception.message;
   // Express: a path parameter that is not valid percent-encoding ("Failed to decode param '%FF…'", echoed whole).
   if (message.startsWith('Failed to decode param')) message = 'a path parameter is not valid percent-encoding';
+  // Nest: an unknown route ("Cannot GET /<the whole path>"): the path is caller input, echoed as an excerpt only.
+  const unknownRoute = /^Cannot ([A-Z]+) (.*)$/s.exec(message);
+  if (status === HttpStatus.NOT_FOUND && unknownRoute) message = `no route ${unknownRoute[1]} ${excerpt(unknownRoute[2] ?? '')}`;
   if (message.length > MAX_MESSAGE_LENGTH) message = `${message.slice(0, MAX_MESSAGE_LENGTH)}…`;
   return answer(status, code, message);
 }
