@@ -135,6 +135,8 @@ export const APP_SPECIFIC_ENV: Readonly<Record<string, readonly string[]>> = {
   'notification-dlq-monitor': ['NOTIFICATIONS_QUEUE', 'NOTIFICATIONS_DLQ', 'DLQ_POLL_INTERVAL_MS', ...OPERATOR_AUTH_ENV],
   'metrics-ingest': [
     'HTTP_BODY_LIMIT_BYTES',
+    'RATE_LIMIT_PER_SECOND',
+    'RATE_LIMIT_BURST',
     'METRICS_RAW_TOPIC',
     'ALERTING_GROUP_ID',
     'BACKPRESSURE_POLICY',

@@ -8,7 +8,7 @@ import {
   type OnModuleDestroy,
 } from '@nestjs/common';
 import { kafkaSettings } from '@qls/config';
-import { apiProviders, createJwtVerifier, jwtSettings, openApiController } from '@qls/http-api';
+import { LocalTokenBucket, apiProviders, createJwtVerifier, jwtSettings, openApiController } from '@qls/http-api';
 import { createKafka, KafkaPublisher, kafkaTopicsReadiness } from '@qls/kafka';
 import {
   AlertingBackpressure,
@@ -24,7 +24,7 @@ import {
 } from '@qls/metrics-ingest';
 import { type Logger, MetricsRegistry, ObservabilityModule } from '@qls/observability';
 import type { Config } from './config';
-import { countFailedIngest, statusByCode } from './http-errors';
+import { IngestRateLimitedError, countFailedIngest, statusByCode } from './http-errors';
 import { MetricsIngestHttpController } from './metrics.http-controller';
 import { openApi } from './openapi';
 import { INGESTOR, INGEST_METRICS, LOGGER } from './tokens';
@@ -111,6 +111,13 @@ export class AppModule {
           // The caller is the service named by the token's subject.
           verify: createJwtVerifier(jwtSettings(config), (subject) => ({ serviceId: subject })),
           errors: { logger, statusByCode, onError: (request) => countFailedIngest(metrics, request) },
+          // A budget per service in this replica's memory; it always answers, so never fails open.
+          rateLimit: {
+            limiter: new LocalTokenBucket({ ratePerSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST }),
+            subjectOf: (caller) => caller.serviceId,
+            refused: (retryAfterSeconds) => new IngestRateLimitedError(retryAfterSeconds),
+            unavailable: (error) => logger.warn({ err: error }, 'rate limiter unavailable, request let through'),
+          },
         }),
         IngestLifecycle,
       ],

@@ -1,6 +1,6 @@
 import { Body, Controller, HttpCode, Inject, Post, Req, Res, UseGuards } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { BearerAuthGuard, CurrentCaller } from '@qls/http-api';
+import { BearerAuthGuard, CurrentCaller, RateLimitGuard } from '@qls/http-api';
 import type { IngestMetrics, MetricsIngestor, ServiceCaller } from '@qls/metrics-ingest';
 import { inRequestSpan } from './request-span';
 import { INGESTOR, INGEST_METRICS } from './tokens';
@@ -18,7 +18,7 @@ export interface IngestAnswer {
  * were dropped and carries `Sampling: rate=<kept fraction>`.
  */
 @Controller('metrics')
-@UseGuards(BearerAuthGuard)
+@UseGuards(BearerAuthGuard, RateLimitGuard)
 export class MetricsIngestHttpController {
   constructor(
     @Inject(INGESTOR) private readonly ingestor: MetricsIngestor,
