@@ -136,6 +136,36 @@ describe('outbox-relay process', () => {
     expect({ local: await answer(local), open: await answer(open) }).toEqual({ local: 'ECONNREFUSED', open: 200 });
   });
 
+  it('serves /metrics and /health/* only on MANAGEMENT_PORT when it is set, and the API only on HTTP_PORT', async () => {
+    const managementPort = await freePort();
+    const app = run(await validEnv({ MANAGEMENT_PORT: String(managementPort) }));
+    const management = `http://127.0.0.1:${managementPort}`;
+    await waitFor(async () => (await fetch(`${management}/health/live`).catch(() => undefined))?.status === 200, {
+      description: 'the management port',
+      timeoutMs: 15_000,
+    });
+    const operator = await (await ops).headers('ops:read');
+    const status = async (url: string, headers: Record<string, string> = {}) => (await fetch(url, { headers })).status;
+
+    expect({
+      api: {
+        live: await status(`${app.url}/health/live`),
+        ready: await status(`${app.url}/health/ready`),
+        metrics: await status(`${app.url}/metrics`),
+        stats: await status(`${app.url}/outbox/stats`, operator),
+      },
+      management: {
+        live: await status(`${management}/health/live`),
+        ready: await status(`${management}/health/ready`),
+        metrics: await status(`${management}/metrics`),
+        stats: await status(`${management}/outbox/stats`, operator),
+      },
+    }).toEqual({
+      api: { live: 404, ready: 404, metrics: 404, stats: 200 },
+      management: { live: 200, ready: 200, metrics: 200, stats: 404 },
+    });
+  });
+
   it('refuses to start with a malformed HTTP_PORT and names it', async () => {
     const app = run(await validEnv({ HTTP_PORT: 'abc' }));
 

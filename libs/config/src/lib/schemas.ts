@@ -30,6 +30,11 @@ export const serviceEnv = {
     .string()
     .regex(/^[\w.:-]{1,253}$/, 'expected an IP address or a host name, e.g. 127.0.0.1 or 0.0.0.0')
     .default('127.0.0.1'),
+  /**
+   * When set, `/metrics` and `/health/*` are served on this port only, and
+   * `HTTP_PORT` serves the API alone (404 for those paths). Unset: one port.
+   */
+  MANAGEMENT_PORT: port.optional(),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
 };
 

@@ -2,6 +2,7 @@ import type { DynamicModule, INestApplication, LoggerService } from '@nestjs/com
 import type { LevelWithSilent, Logger } from 'pino';
 import { enableGracefulShutdown } from './graceful-shutdown';
 import { createLogger } from './logger.factory';
+import { listenWithManagementPort } from './management-port';
 import { NEST_LOGGER } from './logging.module';
 
 /** The settings every service has (`serviceEnv` in libs/config). */
@@ -11,6 +12,8 @@ export interface ServiceSettings {
   readonly HTTP_PORT: number;
   /** The address to bind (`HOST`): loopback by default, `0.0.0.0` in the image. */
   readonly HOST: string;
+  /** Where `/metrics` and `/health/*` are served instead of `HTTP_PORT`, when set. */
+  readonly MANAGEMENT_PORT?: number | undefined;
   readonly SHUTDOWN_TIMEOUT_MS: number;
 }
 
@@ -36,7 +39,8 @@ export async function createNestApp(module: DynamicModule): Promise<INestApplica
 
 /**
  * A service's `main`: logger from the config, the app built by `build`,
- * graceful shutdown on SIGTERM/SIGINT, listening on `HOST`:`HTTP_PORT`; a failure to
+ * graceful shutdown on SIGTERM/SIGINT, listening on `HOST`:`HTTP_PORT` (and
+ * `/metrics`, `/health/*` on `MANAGEMENT_PORT` alone when set); a failure to
  * start is logged and exits 1. main.ts imports its instrumentation first, then
  * calls this:
  *
@@ -61,7 +65,8 @@ export function runService<C extends ServiceSettings>(
     const server = app.getHttpServer() as { keepAliveTimeout: number; headersTimeout: number };
     server.keepAliveTimeout = 65_000;
     server.headersTimeout = 66_000;
-    await app.listen(config.HTTP_PORT, config.HOST);
+    if (config.MANAGEMENT_PORT === undefined) await app.listen(config.HTTP_PORT, config.HOST);
+    else await listenWithManagementPort(app, config.HTTP_PORT, config.MANAGEMENT_PORT, config.HOST);
   };
   start().catch((error: unknown) => {
     logger.fatal({ err: error }, 'failed to start');
