@@ -28,6 +28,16 @@ const hit = z.strictObject({
 });
 const id = z.string();
 
+/** Create → read (and delete): the answer's id. */
+const toUser = {
+  getUser: { operationId: 'getUser', parameters: { id: '$response.body#/id' } },
+  getUserStats: { operationId: 'getUserStats', parameters: { id: '$response.body#/id' } },
+};
+const toPost = {
+  getPost: { operationId: 'getPost', parameters: { id: '$response.body#/id' } },
+  deletePost: { operationId: 'deletePost', parameters: { id: '$response.body#/id' } },
+};
+
 /** feed-api's contract (docs/api/feed-api.json, served at /openapi.json). */
 export const openApi = openApiDocument({
   title: 'feed-api',
@@ -40,7 +50,10 @@ export const openApi = openApiDocument({
       operationId: 'createUser',
       summary: 'Register the caller (the token subject) with a handle: 201, or 200 when already registered with it',
       body: schemas.createUser,
-      responses: { 200: { description: 'Already registered', body: user }, 201: { description: 'Registered', body: user } },
+      responses: {
+        200: { description: 'Already registered', body: user, links: toUser },
+        201: { description: 'Registered', body: user, links: toUser },
+      },
       errors: [409],
     },
     {
@@ -97,7 +110,7 @@ export const openApi = openApiDocument({
       operationId: 'createPost',
       summary: 'Post as the caller: 201, or 200 for a repeat with the same postId',
       body: schemas.createPost,
-      responses: { 200: { description: 'A repeat', body: post }, 201: { description: 'Posted', body: post } },
+      responses: { 200: { description: 'A repeat', body: post, links: toPost }, 201: { description: 'Posted', body: post, links: toPost } },
       errors: [403, 409],
     },
     {

@@ -18,6 +18,9 @@ const view = z.strictObject({
   lastError: z.string().nullable(),
 });
 
+/** Create → get: the answer's id is the notification to poll. */
+const toStatus = { getNotification: { operationId: 'getNotification', parameters: { id: '$response.body#/id' } } };
+
 /** notification-api's contract (docs/api/notification-api.json, served at /openapi.json). */
 export const openApi = openApiDocument({
   title: 'notification-api',
@@ -32,8 +35,8 @@ export const openApi = openApiDocument({
       body: createNotificationSchema(intakeDefaults),
       headers: { 'Idempotency-Key': identifier(intakeDefaults.maxIdempotencyKeyLength) },
       responses: {
-        200: { description: 'A repeat of an accepted request (Idempotent-Replayed: true)', body: accepted },
-        202: { description: 'Accepted: poll statusUrl (also in Location)', body: accepted },
+        200: { description: 'A repeat of an accepted request (Idempotent-Replayed: true)', body: accepted, links: toStatus },
+        202: { description: 'Accepted: poll statusUrl (also in Location)', body: accepted, links: toStatus },
       },
       errors: [403, 409],
     },

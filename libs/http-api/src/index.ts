@@ -29,4 +29,4 @@ export type { OperatorActionRecord } from './lib/operator/operator-audit';
 export { LocalTokenBucket } from './lib/operator/local-token-bucket';
 export type { LocalTokenBucketSettings } from './lib/operator/local-token-bucket';
 export { errorBodySchema, openApiController, openApiDocument } from './lib/openapi';
-export type { ApiDescription, ApiOperation } from './lib/openapi';
+export type { ApiDescription, ApiOperation, ApiResponse } from './lib/openapi';

@@ -14,7 +14,13 @@ const document = openApiDocument({
       operationId: 'createThing',
       summary: 'Create a thing',
       body,
-      responses: { 201: { description: 'Created', body: z.strictObject({ id: z.string() }) } },
+      responses: {
+        201: {
+          description: 'Created',
+          body: z.strictObject({ id: z.string() }),
+          links: { getThing: { operationId: 'getThing', parameters: { id: '$response.body#/id' } } },
+        },
+      },
       errors: [409],
     },
     {
@@ -53,7 +59,7 @@ describe('openApiDocument', () => {
     });
   });
 
-  it('answers every error in the one shape, and a bearer route 401 and 429 besides its own', () => {
+  it('answers every error in the one shape, a bearer route 401 and 429 besides its own, and links an answer to the operations it feeds', () => {
     const responses = create?.['responses'] as Record<string, { content?: unknown }>;
     expect(Object.keys(responses)).toEqual(['201', '400', '401', '409', '413', '415', '429', '500', '503']);
     expect(responses['409']?.content).toEqual({ 'application/json': { schema: { $ref: '#/components/schemas/Error' } } });
@@ -62,6 +68,7 @@ describe('openApiDocument', () => {
       properties: { error: { required: ['code', 'message'] } },
     });
     expect(create?.['security']).toEqual([{ bearer: [] }]);
+    expect(responses['201']).toMatchObject({ links: { getThing: { operationId: 'getThing', parameters: { id: '$response.body#/id' } } } });
     expect(document.components['securitySchemes']).toEqual({ bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } });
   });
 

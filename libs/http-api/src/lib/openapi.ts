@@ -27,10 +27,21 @@ export interface ApiOperation {
   readonly body?: z.ZodType;
   /** Request headers the route reads (e.g. `Idempotency-Key`), each optional. */
   readonly headers?: Readonly<Record<string, z.ZodType>>;
-  /** Success answers by status: a description and, when there is a body, its schema. */
-  readonly responses: Readonly<Record<number, { readonly description: string; readonly body?: z.ZodType }>>;
+  /** Success answers by status: a description, when there is a body its schema, and links to the operations it feeds. */
+  readonly responses: Readonly<Record<number, ApiResponse>>;
   /** Error statuses this route answers, beyond those every route may (see {@link openApiDocument}). */
   readonly errors?: readonly number[];
+}
+
+export interface ApiResponse {
+  readonly description: string;
+  readonly body?: z.ZodType;
+  /**
+   * OpenAPI links (stateful testing, clients): an operation this answer feeds
+   * and its parameters as runtime expressions, e.g. `getNotification` with
+   * `{ id: '$response.body#/id' }` — create → get.
+   */
+  readonly links?: Readonly<Record<string, { readonly operationId: string; readonly parameters: Readonly<Record<string, string>> }>>;
 }
 
 export interface ApiDescription {
@@ -102,9 +113,12 @@ function operationObject(operation: ApiOperation): JsonSchema {
     ...(operation.errors ?? []),
   ]);
   const responses: Record<string, unknown> = {};
-  for (const [status, { description, body }] of Object.entries(operation.responses)) {
-    responses[status] =
-      body === undefined ? { description } : { description, content: { 'application/json': { schema: jsonSchema(body) } } };
+  for (const [status, { description, body, links }] of Object.entries(operation.responses)) {
+    responses[status] = {
+      description,
+      ...(body === undefined ? {} : { content: { 'application/json': { schema: jsonSchema(body) } } }),
+      ...(links === undefined ? {} : { links }),
+    };
   }
   for (const status of [...errors].sort((a, b) => a - b)) responses[String(status)] = errorResponse(status);
   return {
