@@ -341,7 +341,25 @@ describe('docker-compose.yml', () => {
     expect(problems).toEqual([]);
   });
 
-  it('lets Prometheus scrape every long-running app', () => {
+  it('checks every app on its management port: the healthcheck asks MANAGEMENT_PORT, and no host port publishes it', () => {
+    const problems = appServices
+      .filter(([name]) => !isOneShot(name))
+      .flatMap(([name, service]) => {
+        const management = service.environment?.['MANAGEMENT_PORT'];
+        const test = JSON.stringify((service as { healthcheck?: { test?: unknown } }).healthcheck?.test ?? '');
+        return [
+          ...(management && test.includes(`127.0.0.1:${management}/health/ready`)
+            ? []
+            : [`service ${name}'s healthcheck is not on MANAGEMENT_PORT ${management}`]),
+          ...((service.ports ?? []).some((port) => String(typeof port === 'string' ? port : port.target).endsWith(`${management}`))
+            ? [`service ${name} publishes its management port`]
+            : []),
+        ];
+      });
+    expect(problems).toEqual([]);
+  });
+
+  it('lets Prometheus scrape every long-running app on its management port', () => {
     const config = parse(readFileSync(repoPath('infra/compose/prometheus.yml'), 'utf8')) as {
       scrape_configs: {
         metrics_path?: string;
@@ -360,7 +378,7 @@ describe('docker-compose.yml', () => {
     );
     const problems = appServices
       .filter(([name]) => !isOneShot(name))
-      .filter(([name, service]) => !targets.has(`${name}:${service.environment?.['HTTP_PORT'] ?? 3000}`))
+      .filter(([name, service]) => !targets.has(`${name}:${service.environment?.['MANAGEMENT_PORT']}`))
       .map(([name]) => `infra/compose/prometheus.yml does not scrape ${name}`);
     expect(problems).toEqual([]);
   });

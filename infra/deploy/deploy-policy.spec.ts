@@ -110,6 +110,7 @@ const configMap: KubeObject = {
     AWS_REGION: 'us-east-1',
     LOG_LEVEL: 'info',
     HTTP_PORT: '3000',
+    MANAGEMENT_PORT: '9464',
     OTEL_EXPORTER_OTLP_ENDPOINT: 'http://jaeger:4318',
   },
 };

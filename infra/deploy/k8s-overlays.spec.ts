@@ -311,6 +311,28 @@ describe.each(['k8s/base', ...OVERLAYS])('%s', (dir) => {
     expect(problems).toEqual([]);
   });
 
+  it('probes and scrapes every app container on its management port (MANAGEMENT_PORT), never on the API port', () => {
+    const longRunning = appContainers(render(dir)).filter(({ object }) => object.kind === 'Deployment');
+    const problems = longRunning.flatMap(({ object, container }) => {
+      const management = containerEnv(render(dir), container).get('MANAGEMENT_PORT');
+      const named = (container.ports ?? []).find((port) => port.name === 'management');
+      const probes = [container.livenessProbe, container.readinessProbe, container.startupProbe].filter((probe) => probe !== undefined);
+      const annotation = podTemplateOf(object)?.annotations?.['prometheus.io/port'];
+      return [
+        ...(management !== undefined && String(named?.containerPort) === management
+          ? []
+          : [`${container.name}: no port "management" = MANAGEMENT_PORT ${management}`]),
+        ...(probes.every((probe) => probe?.httpGet?.port === 'management')
+          ? []
+          : [`${container.name}: a probe is not on the management port`]),
+        ...(annotation === management
+          ? []
+          : [`${describeObject(object)}: prometheus.io/port ${annotation}, not MANAGEMENT_PORT ${management}`]),
+      ];
+    });
+    expect(problems).toEqual([]);
+  });
+
   it('exposes /metrics to Prometheus on every app Deployment', () => {
     const problems = render(dir)
       .filter((object) => object.kind === 'Deployment' && appContainers([object]).length > 0)
