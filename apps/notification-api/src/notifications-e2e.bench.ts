@@ -6,7 +6,7 @@ import type { Pool } from 'pg';
 import { type CpuGroup, defineBenchmark, percentile, startCpuMeter } from '@qls/bench';
 import { channels } from '@qls/notification';
 import { migrate, readMigrations } from '@qls/provisioning';
-import { type LocalServer, TestResources, freePort, localServerPid, startBuiltApp, waitFor } from '@qls/testing';
+import { type LocalServer, TestResources, freePort, localServerPid, operatorTokens, startBuiltApp, waitFor } from '@qls/testing';
 
 const PROVIDER_LATENCY_MS = 50;
 const USERS = 200;
@@ -199,7 +199,9 @@ export default defineBenchmark<Ctx>({
       RATE_LIMIT_BURST: '1000000',
       NOTIFICATIONS_QUEUE: queue,
     });
-    startApp(ctx, 'outbox-relay', { HTTP_PORT: String(await freePort()), DATABASE_URL, DATABASE_POOL_SIZE: '6' });
+    // The relay's operator endpoints need a trusted key to boot; the bench calls none of them.
+    const { env: operatorAuth } = await operatorTokens();
+    startApp(ctx, 'outbox-relay', { ...operatorAuth, HTTP_PORT: String(await freePort()), DATABASE_URL, DATABASE_POOL_SIZE: '6' });
     startApp(ctx, 'notification-worker', {
       HTTP_PORT: String(await freePort()),
       DATABASE_URL,
