@@ -164,6 +164,9 @@ describe('outbox-relay process', () => {
       api: { live: 404, ready: 404, metrics: 404, stats: 200 },
       management: { live: 200, ready: 200, metrics: 200, stats: 404 },
     });
+
+    app.child.kill('SIGTERM');
+    expect(await within('exit on SIGTERM', app.exited, 10_000)).toEqual({ code: 0, signal: null });
   });
 
   it('refuses to start with a malformed HTTP_PORT and names it', async () => {
