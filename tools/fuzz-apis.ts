@@ -32,6 +32,9 @@ const schemathesis = join(venv, 'bin', 'schemathesis');
 /** Examples per operation and seconds per run: the whole step stays within a few minutes on 2 cores. */
 const MAX_EXAMPLES = '40';
 const MAX_SECONDS = { withToken: '25', withoutToken: '8' };
+/** A longer or different search than CI's, e.g. `FUZZ_SCALE=8 FUZZ_SEED=7 npx tsx tools/fuzz-apis.ts feed-api`. */
+const SCALE = Number(process.env['FUZZ_SCALE'] ?? '1');
+const SEED = process.env['FUZZ_SEED'] ?? '1';
 const ISSUER = 'fuzz';
 
 interface Target {
@@ -123,13 +126,13 @@ function fuzz(api: BuiltApi, what: string, maxSeconds: string, headers: readonly
       '--checks',
       'not_a_server_error,response_schema_conformance,status_code_conformance',
       '--max-examples',
-      MAX_EXAMPLES,
+      String(Number(MAX_EXAMPLES) * SCALE),
       '--max-time',
-      maxSeconds,
+      String(Number(maxSeconds) * SCALE),
       '--workers',
       '1',
       '--seed',
-      '1',
+      SEED,
       '--suppress-health-check',
       'all',
       ...headers.flatMap((header) => ['--header', header]),
