@@ -137,7 +137,8 @@ function fuzz(api: BuiltApi, what: string, maxSeconds: string, headers: readonly
       'all',
       ...headers.flatMap((header) => ['--header', header]),
     ],
-    { stdio: 'inherit', env: { ...process.env, SCHEMATHESIS_TELEMETRY: 'false', PYTHONUNBUFFERED: '1' } },
+    // Run in the venv's directory: schemathesis keeps its example database in ./.schemathesis (git-ignored there).
+    { cwd: venv, stdio: 'inherit', env: { ...process.env, SCHEMATHESIS_TELEMETRY: 'false', PYTHONUNBUFFERED: '1' } },
   );
   return status === 0;
 }
