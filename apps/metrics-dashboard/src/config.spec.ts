@@ -1,7 +1,11 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { ConfigError, loadConfig } from '@qls/config';
 import { configSchema } from './config';
 
-const valid = { KAFKA_BROKERS: 'kafka:9092' };
+// Operator endpoints verify tokens: the operator key settings are required.
+const publicKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+
+const valid = { KAFKA_BROKERS: 'kafka:9092', AUTH_JWT_PUBLIC_KEYS: publicKey, AUTH_JWT_ISSUER: 'https://auth.example' };
 
 function problemsOf(env: Record<string, string>): readonly string[] {
   try {
@@ -14,8 +18,12 @@ function problemsOf(env: Record<string, string>): readonly string[] {
 }
 
 describe('metrics-dashboard config', () => {
-  it('needs only the brokers and applies the documented defaults', () => {
+  it('needs the brokers and the operator key, and applies the documented defaults', () => {
     expect(loadConfig(configSchema, valid)).toEqual({
+      AUTH_JWT_ALGORITHMS: ['RS256', 'ES256'],
+      AUTH_JWT_AUDIENCE: 'qls-ops',
+      AUTH_JWT_ISSUER: 'https://auth.example',
+      AUTH_JWT_PUBLIC_KEYS: { keys: [expect.objectContaining({ kty: 'EC', crv: 'P-256' })] },
       KAFKA_BROKERS: ['kafka:9092'],
       LOG_LEVEL: 'info',
       HTTP_PORT: 3000,
@@ -23,15 +31,26 @@ describe('metrics-dashboard config', () => {
       DASHBOARD_GROUP_ID: 'dashboard',
       METRICS_TOPIC: 'metrics-raw',
       DASHBOARD_WINDOW_SECONDS: 60,
+      HOST: '127.0.0.1',
+      OPS_RATE_LIMIT_PER_SECOND: 10,
+      OPS_RATE_LIMIT_BURST: 50,
     });
     expect(Object.keys(configSchema.shape).sort()).toEqual([
+      'AUTH_JWT_ALGORITHMS',
+      'AUTH_JWT_AUDIENCE',
+      'AUTH_JWT_ISSUER',
+      'AUTH_JWT_PUBLIC_KEYS',
       'DASHBOARD_GROUP_ID',
       'DASHBOARD_WINDOW_SECONDS',
+      'HOST',
       'HTTP_PORT',
       'KAFKA_BROKERS',
       'KAFKA_CLIENT_ID',
       'LOG_LEVEL',
+      'MANAGEMENT_PORT',
       'METRICS_TOPIC',
+      'OPS_RATE_LIMIT_BURST',
+      'OPS_RATE_LIMIT_PER_SECOND',
       'SERVICE_NAME',
       'SHUTDOWN_TIMEOUT_MS',
     ]);

@@ -1,7 +1,16 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { ConfigError, loadConfig } from '@qls/config';
 import { configSchema } from './config';
 
-const valid = { DATABASE_URL: 'postgres://u:p@db:5432/app', KAFKA_BROKERS: 'kafka:9092' };
+// Operator endpoints verify tokens: the operator key settings are required.
+const publicKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+
+const valid = {
+  DATABASE_URL: 'postgres://u:p@db:5432/app',
+  KAFKA_BROKERS: 'kafka:9092',
+  AUTH_JWT_PUBLIC_KEYS: publicKey,
+  AUTH_JWT_ISSUER: 'https://auth.example',
+};
 
 function problemsOf(env: Record<string, string>): readonly string[] {
   try {

@@ -1,8 +1,17 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { loadConfig } from '@qls/config';
 import { configSchema } from './config';
 
+// Operator endpoints verify tokens: the operator key settings are required.
+const publicKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+
 describe('stream-ops config', () => {
-  const env = { KAFKA_BROKERS: 'kafka:9092', DATABASE_URL: 'postgres://qls:qls@postgres:5432/qls' };
+  const env = {
+    KAFKA_BROKERS: 'kafka:9092',
+    DATABASE_URL: 'postgres://qls:qls@postgres:5432/qls',
+    AUTH_JWT_PUBLIC_KEYS: publicKey,
+    AUTH_JWT_ISSUER: 'https://auth.example',
+  };
 
   it('monitors the metrics pipeline groups every 15 s by default', () => {
     expect(loadConfig(configSchema, env)).toMatchObject({
