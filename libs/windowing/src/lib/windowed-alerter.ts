@@ -101,7 +101,7 @@ interface PartitionState {
   /** Inactive absence series by (due, order). */
   readonly deadlines: AbsenceSeries[];
   /** (series, timestamp) of the points windows took, by bucket of {@link SEEN_BUCKET_MS}, while a repeat could still be taken. */
-  readonly seen: Map<number, Map<string, Set<number>>>;
+  readonly seen: Map<number, Map<string, number[]>>;
   /** The keys of `seen`, ascending. */
   readonly seenBuckets: number[];
 }
@@ -539,14 +539,14 @@ export class WindowedAlerter {
       state.seen.set(bucketStart, bucket);
       insertSorted(state.seenBuckets, bucketStart);
     }
-    let times = bucket.get(key);
+    // An array, not a Set: a series has few points per bucket, and a small array is cheaper to make and scan.
+    const times = bucket.get(key);
     if (times === undefined) {
-      times = new Set();
-      bucket.set(key, times);
-    } else if (times.has(t)) {
-      return false;
+      bucket.set(key, [t]);
+    } else {
+      if (times.includes(t)) return false;
+      times.push(t);
     }
-    times.add(t);
     return true;
   }
 
@@ -802,7 +802,7 @@ export class WindowedAlerter {
 }
 
 /** The seen points as [series key, ascending timestamps delta-encoded] (small numbers in the checkpoint). */
-function seenSnapshot(seen: Map<number, Map<string, Set<number>>>): [string, number[]][] {
+function seenSnapshot(seen: Map<number, Map<string, number[]>>): [string, number[]][] {
   const byKey = new Map<string, number[]>();
   for (const bucket of seen.values()) {
     for (const [key, times] of bucket) {
