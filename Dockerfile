@@ -30,7 +30,7 @@ RUN npm ci --omit=dev --no-audit --no-fund --loglevel=error \
   && npm cache clean --force
 
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
-# Apps bind loopback unless HOST says otherwise (libs/config serviceEnv): in a
+# Apps bind loopback unless HOST says otherwise (libs/platform/config serviceEnv): in a
 # container, compose and k8s (probes included) reach them on the pod address.
 ENV NODE_ENV=production HOST=0.0.0.0
 WORKDIR /app

@@ -3,24 +3,17 @@
  * from the zod schemas its routes validate with, ADR 0010). `npm run openapi`;
  * each app's openapi.spec.ts fails while the checked-in file differs.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { format, resolveConfig } from 'prettier';
+import { workspaceApps } from '../infra/deploy/deploy-contract';
 
-const apps = [
-  'notification-api',
-  'metrics-ingest',
-  'feed-api',
-  'outbox-relay',
-  'notification-dlq-monitor',
-  'stream-ops',
-  'metrics-storage',
-  'metrics-dashboard',
-];
+/** The HTTP apps: those with an src/openapi.ts. */
+const apps = workspaceApps().filter(({ dir }) => existsSync(join(__dirname, '..', dir, 'src', 'openapi.ts')));
 
 async function main(): Promise<void> {
-  for (const app of apps) {
-    const { openApi } = (await import(join(__dirname, '..', 'apps', app, 'src', 'openapi.ts'))) as { openApi: unknown };
+  for (const { name: app, dir } of apps) {
+    const { openApi } = (await import(join(__dirname, '..', dir, 'src', 'openapi.ts'))) as { openApi: unknown };
     const file = join(__dirname, '..', 'docs', 'api', `${app}.json`);
     const options = { ...(await resolveConfig(file)), filepath: file };
     writeFileSync(file, await format(JSON.stringify(openApi), options));

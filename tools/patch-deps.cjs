@@ -16,7 +16,7 @@ const PATCHES = [
     // setTimeout whenever no request is pending. Node 24 warns "TimeoutNegativeWarning: -17…
     // is a negative number" (once per process: every app and CLI) and uses 1 ms. Clamping the
     // delay at 0 keeps the timing (a delay below 1 is 1 ms) and removes the cause.
-    // Test: libs/kafka/src/kafkajs-timeouts.int-spec.ts.
+    // Test: libs/platform/kafka/src/kafkajs-timeouts.int-spec.ts.
     name: 'kafkajs: no negative setTimeout delay in the request queue',
     package: 'kafkajs',
     version: '2.2.4',

@@ -17,10 +17,13 @@ import {
   QUEUE_VARIABLES,
   SERVERS,
   STATELESS_SERVERS,
+  USER_APIS,
   appDatabaseRole,
   appDatabaseUrlVariable,
   appEnvFor,
   deployableApps,
+  inCheckout,
+  workspaceApps,
   isAppDatabaseUrlVariable,
   joinedGroups,
   provisionedQueues,
@@ -28,7 +31,7 @@ import {
   repoPath,
   requiredAppEnv,
 } from './deploy-contract';
-import { credentialProblem, imageProblem } from './deploy-policy';
+import { credentialProblem, imageProblem } from './policy';
 import { composeConfig, composeDurationSeconds } from './deploy-tools';
 
 interface ComposeService {
@@ -66,6 +69,20 @@ beforeAll(() => {
 });
 
 const isOneShot = (name: string) => (ONE_SHOT_APPS as readonly string[]).includes(name);
+
+/** The rule_files globs of infra/compose/prometheus.yml, as patterns over paths in the container. */
+function ruleFilePatterns(): RegExp[] {
+  const config = parse(readFileSync(repoPath('infra/compose/prometheus.yml'), 'utf8')) as { rule_files?: string[] };
+  return (config.rule_files ?? []).map(
+    (glob) =>
+      new RegExp(
+        `^${glob
+          .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+          .replace(/\*/g, '[^/]*')
+          .replace(/\?/g, '[^/]')}$`,
+      ),
+  );
+}
 
 describe('docker-compose.yml', () => {
   it('passes `docker-compose config -q` with .env.example', () => {
@@ -166,7 +183,9 @@ describe('docker-compose.yml', () => {
 
   it('gives every operator app the issuer the user APIs trust and the operator audience, qls-ops', () => {
     const env = (name: string) => appServices.find(([service]) => service === name)?.[1].environment ?? {};
-    const issuer = env('notification-api')['AUTH_JWT_ISSUER'];
+    const issuers = new Set(USER_APIS.map((app) => env(app)['AUTH_JWT_ISSUER']));
+    expect(issuers.size).toBe(1);
+    const [issuer] = issuers;
     const problems = OPERATOR_APPS.flatMap((app) =>
       env(app)['AUTH_JWT_ISSUER'] === issuer && env(app)['AUTH_JWT_AUDIENCE'] === OPERATOR_AUDIENCE
         ? []
@@ -317,20 +336,14 @@ describe('docker-compose.yml', () => {
   });
 
   it('loads every alerting rule file of infra/alerts into Prometheus (mounted, and matched by rule_files)', () => {
-    const files = existsSync(repoPath('infra/alerts')) ? readdirSync(repoPath('infra/alerts')).filter((file) => /\.ya?ml$/.test(file)) : [];
+    // *.test.yml beside them are promtool's unit tests of the rules, not rules.
+    const files = existsSync(repoPath('infra/alerts'))
+      ? readdirSync(repoPath('infra/alerts')).filter((file) => /\.ya?ml$/.test(file) && !/\.test\.ya?ml$/.test(file))
+      : [];
     const mount = (resolved.services['prometheus']?.volumes ?? [])
       .map((volume) => (typeof volume === 'string' ? volume.split(':') : [volume.source ?? '', volume.target ?? '']))
       .find(([source]) => source === repoPath('infra/alerts'))?.[1];
-    const config = parse(readFileSync(repoPath('infra/compose/prometheus.yml'), 'utf8')) as { rule_files?: string[] };
-    const patterns = (config.rule_files ?? []).map(
-      (glob) =>
-        new RegExp(
-          `^${glob
-            .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-            .replace(/\*/g, '[^/]*')
-            .replace(/\?/g, '[^/]')}$`,
-        ),
-    );
+    const patterns = ruleFilePatterns();
     const problems = files
       .filter((file) => mount === undefined || !patterns.some((pattern) => pattern.test(`${mount}/${file}`)))
       .map((file) =>
@@ -387,21 +400,12 @@ describe('docker-compose.yml', () => {
   const mounts = (service: ComposeService | undefined) =>
     (service?.volumes ?? []).map((volume) => (typeof volume === 'string' ? volume.split(':') : [volume.source ?? '', volume.target ?? '']));
 
-  it('loads the alerting rules apps keep beside their code (apps/<app>/alert-rules.yml) into Prometheus, mounted and matched by rule_files', () => {
-    const files = readdirSync(repoPath('apps'))
-      .filter((app) => existsSync(repoPath('apps', app, 'alert-rules.yml')))
-      .map((app) => `apps/${app}/alert-rules.yml`);
+  it('loads the alerting rules apps keep beside their code (apps/<system>/<app>/alert-rules.yml) into Prometheus, mounted and matched by rule_files', () => {
+    const files = workspaceApps()
+      .filter((app) => existsSync(repoPath(app.dir, 'alert-rules.yml')))
+      .map((app) => `${app.dir}/alert-rules.yml`);
     expect(files.length).toBeGreaterThan(0);
-    const config = parse(readFileSync(repoPath('infra/compose/prometheus.yml'), 'utf8')) as { rule_files?: string[] };
-    const patterns = (config.rule_files ?? []).map(
-      (glob) =>
-        new RegExp(
-          `^${glob
-            .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-            .replace(/\*/g, '[^/]*')
-            .replace(/\?/g, '[^/]')}$`,
-        ),
-    );
+    const patterns = ruleFilePatterns();
     const problems = files.flatMap((file) => {
       const target = mounts(resolved.services['prometheus']).find(([source]) => source === repoPath(file))?.[1];
       if (target === undefined) return [`${file} is not mounted into the prometheus service`];
@@ -412,6 +416,7 @@ describe('docker-compose.yml', () => {
     expect(problems).toEqual([]);
   });
 
+  // drop-system: metrics {
   describe('metrics-alerter', () => {
     const alerter = () => resolved.services['metrics-alerter'];
     const env = () => alerter()?.environment ?? {};
@@ -422,6 +427,7 @@ describe('docker-compose.yml', () => {
       expect(mount?.[2]).toBe('ro');
     });
 
+    // drop-system: notifications {
     it('calls notification-api with the issuer and audience it accepts, once it is healthy', () => {
       const api = resolved.services['notification-api']?.environment ?? {};
       expect({ issuer: env()['AUTH_JWT_ISSUER'], audience: env()['AUTH_JWT_AUDIENCE'] }).toEqual({
@@ -444,11 +450,13 @@ describe('docker-compose.yml', () => {
         expect.arrayContaining([expect.objectContaining({ kid: signing['kid'], x: signing['x'], y: signing['y'] })]),
       );
     });
+    // drop-system }
   });
+  // drop-system }
 
   it("watches the lag of every consumer group the autoscaled consumers join in stream-ops's LAG_GROUPS", () => {
     const watched = new Set(String(resolved.services['stream-ops']?.environment?.['LAG_GROUPS'] ?? '').split(','));
-    const problems = Object.keys(KAFKA_SCALED_APPS).flatMap((app) => {
+    const problems = Object.keys(inCheckout(KAFKA_SCALED_APPS)).flatMap((app) => {
       const env = resolved.services[app]?.environment ?? {};
       const groups = joinedGroups(app, (name) => (env[name] === undefined || env[name] === null ? undefined : String(env[name])));
       if (resolved.services[app] === undefined) return [`KAFKA_SCALED_APPS lists ${app}, which has no service`];

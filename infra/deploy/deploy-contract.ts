@@ -10,7 +10,46 @@ export const REPO_ROOT = join(__dirname, '..', '..');
 
 export const repoPath = (...parts: string[]): string => join(REPO_ROOT, ...parts);
 
-/** Variables every app reads through libs/config; every app container sets each one. */
+/**
+ * Every app's Nx project name and folder: apps are grouped by system
+ * (apps/<system>/<app>/project.json) and named by their project.json.
+ */
+export function workspaceApps(): { name: string; dir: string }[] {
+  return readdirSync(repoPath('apps'), { withFileTypes: true })
+    .filter((group) => group.isDirectory())
+    .flatMap((group) =>
+      readdirSync(repoPath('apps', group.name), { withFileTypes: true })
+        .filter((app) => app.isDirectory() && existsSync(repoPath('apps', group.name, app.name, 'project.json')))
+        .map((app) => {
+          const dir = join('apps', group.name, app.name);
+          const { name } = JSON.parse(readFileSync(repoPath(dir, 'project.json'), 'utf8')) as { name: string };
+          return { name, dir };
+        }),
+    )
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** The folder of the app named `app` (its Nx project name), relative to the repository root. */
+export function appDir(app: string): string | undefined {
+  return workspaceApps().find((entry) => entry.name === app)?.dir;
+}
+
+/**
+ * Whether `app` is an app of this checkout. The tables below name the apps of
+ * all three systems; a fork that drops one (tools/drop-system.ts) keeps them
+ * as they are, and the checks of the deploy files iterate over the apps it
+ * kept: lists of apps are filtered here, the keys of KAFKA_SCALED_APPS and
+ * QUEUE_SCALED_APPS with inCheckout (the policy's own tests use their entries
+ * as fixtures).
+ */
+export const isInCheckout = (app: string): boolean => appDir(app) !== undefined;
+
+/** The entries of a per-app table whose app is in this checkout. */
+export function inCheckout<T>(byApp: Readonly<Record<string, T>>): Record<string, T> {
+  return Object.fromEntries(Object.entries(byApp).filter(([app]) => isInCheckout(app)));
+}
+
+/** Variables every app reads through libs/platform/config; every app container sets each one. */
 export const APP_ENV = [
   'KAFKA_BROKERS',
   'SQS_ENDPOINT',
@@ -30,10 +69,11 @@ export const APP_ENV = [
 /** Variables of infra/env/local.env that only the no-Docker servers use. */
 export const LOCAL_ONLY_ENV: Readonly<Record<string, string>> = {
   KAFKA_CONTROLLER_PORT: 'the KRaft controller port of the local Kafka process; containers keep theirs inside',
+  QLS_REPLICAS: 'processes per app under ./dev up; compose scales with --scale, k8s with replicas and KEDA',
 };
 
 /**
- * Postgres roles (docs/security.md; the grants live in libs/provisioning
+ * Postgres roles (docs/security.md; the grants live in libs/platform/provisioning
  * database-roles.ts, whose naming this mirrors): provision migrates as the
  * owner and creates each app's role from `DATABASE_URL_<APP>`, the same URL the
  * app gets as its DATABASE_URL. Every app connects as its own role.
@@ -61,7 +101,7 @@ export const NOT_DEPLOYED: Readonly<Record<string, string>> = {};
 
 /**
  * Apps deployed ahead of their code: checked as deployable although
- * apps/<name>/webpack.config.js does not exist yet. An entry does no harm once
+ * apps/<system>/<app>/webpack.config.js does not exist yet. An entry does no harm once
  * the app lands; remove it then.
  */
 export const PLANNED_APPS: Readonly<Record<string, string>> = {};
@@ -93,13 +133,38 @@ export const CREDENTIALS_UNUSED: Readonly<Record<string, readonly string[]>> = {
 export const appEnvFor = (app: string): string[] => APP_ENV.filter((name) => !(CREDENTIALS_UNUSED[app] ?? []).includes(name));
 
 /**
- * The operator apps' token settings (operatorAuthEnv of libs/http-api):
+ * The operator apps' token settings (operatorAuthEnv of libs/platform/http-api):
  * their endpoints answer operator tokens only, audience `qls-ops`.
  */
 export const OPERATOR_AUTH_ENV = ['AUTH_JWT_PUBLIC_KEYS', 'AUTH_JWT_ISSUER', 'AUTH_JWT_AUDIENCE'] as const;
 
-/** Apps with operator endpoints (operatorAuth of libs/http-api): they get OPERATOR_AUTH_ENV. */
-export const OPERATOR_APPS = ['outbox-relay', 'notification-dlq-monitor', 'stream-ops', 'metrics-storage', 'metrics-dashboard'] as const;
+/** The user APIs' token settings (authEnv of libs/platform/http-api): the same names, the users' audience. */
+const USER_AUTH_ENV = OPERATOR_AUTH_ENV;
+
+/** The limits of an API whose callers are users (userApiLimitsEnv of libs/platform/http-api). */
+const USER_API_LIMITS_ENV = ['HTTP_BODY_LIMIT_BYTES', 'RATE_LIMIT_PER_SECOND', 'RATE_LIMIT_BURST'] as const;
+
+/** How a post fans out, which feed-fanout and feed-fanout-worker must agree on (fanOutEnv of libs/feeds/distribution). */
+const FAN_OUT_ENV = [
+  'FEED_LENGTH',
+  'FEED_RECENT_LENGTH',
+  'FEED_CELEBRITY_THRESHOLD',
+  'FEED_RANKING',
+  'FANOUT_DIRECT_BELOW',
+  'FANOUT_TASK_SIZE',
+] as const;
+
+/** Apps with operator endpoints (operatorAuth of libs/platform/http-api): they get OPERATOR_AUTH_ENV. */
+export const OPERATOR_APPS: readonly string[] = [
+  'outbox-relay',
+  'notification-dlq-monitor',
+  'stream-ops',
+  'metrics-storage',
+  'metrics-dashboard',
+].filter(isInCheckout);
+
+/** Apps whose callers are users (authEnv of libs/platform/http-api): the operator apps trust the same issuer. */
+export const USER_APIS: readonly string[] = ['notification-api', 'feed-api'].filter(isInCheckout);
 
 /** The audience of operator tokens, which every operator app's deployment sets. */
 export const OPERATOR_AUDIENCE = 'qls-ops';
@@ -109,21 +174,13 @@ export const CONTAINER_HOST = '0.0.0.0';
 
 /**
  * Variables an app reads on top of APP_ENV that its deployment must set
- * (compose service and k8s container), whatever apps/<app>/src/config.ts
+ * (compose service and k8s container), whatever apps/<system>/<app>/src/config.ts
  * declares: the names the deploy files promise the app's code. Variables the
  * app's config.ts declares are required as well (see declaredEnv).
  */
 export const APP_SPECIFIC_ENV: Readonly<Record<string, readonly string[]>> = {
   'outbox-relay': [...OPERATOR_AUTH_ENV],
-  'notification-api': [
-    'NOTIFICATIONS_QUEUE',
-    'AUTH_JWT_PUBLIC_KEYS',
-    'AUTH_JWT_ISSUER',
-    'AUTH_JWT_AUDIENCE',
-    'HTTP_BODY_LIMIT_BYTES',
-    'RATE_LIMIT_PER_SECOND',
-    'RATE_LIMIT_BURST',
-  ],
+  'notification-api': ['NOTIFICATIONS_QUEUE', ...USER_AUTH_ENV, ...USER_API_LIMITS_ENV],
   'notification-worker': [
     'NOTIFICATIONS_QUEUE',
     'NOTIFICATIONS_DLQ',
@@ -135,9 +192,7 @@ export const APP_SPECIFIC_ENV: Readonly<Record<string, readonly string[]>> = {
   ],
   'notification-dlq-monitor': ['NOTIFICATIONS_QUEUE', 'NOTIFICATIONS_DLQ', 'DLQ_POLL_INTERVAL_MS', ...OPERATOR_AUTH_ENV],
   'metrics-ingest': [
-    'HTTP_BODY_LIMIT_BYTES',
-    'RATE_LIMIT_PER_SECOND',
-    'RATE_LIMIT_BURST',
+    ...USER_API_LIMITS_ENV,
     'METRICS_RAW_TOPIC',
     'ALERTING_GROUP_ID',
     'BACKPRESSURE_POLICY',
@@ -148,21 +203,17 @@ export const APP_SPECIFIC_ENV: Readonly<Record<string, readonly string[]>> = {
   ],
   'metrics-storage': ['METRICS_RAW_TOPIC', 'STORAGE_GROUP_ID', 'STORAGE_DEAD_LETTER_TOPIC', 'SHUTDOWN_TIMEOUT_MS', ...OPERATOR_AUTH_ENV],
   'metrics-alerter': ['ALERT_NOTIFIER_ENABLED', 'SHUTDOWN_TIMEOUT_MS'],
-  // Declared in libs/metrics-dashboard (metricsDashboardEnv), not in its config.ts.
+  // Declared in libs/metrics/views (metricsDashboardEnv), not in its config.ts.
   'metrics-dashboard': ['DASHBOARD_GROUP_ID', 'METRICS_TOPIC', 'DASHBOARD_WINDOW_SECONDS', 'SHUTDOWN_TIMEOUT_MS', ...OPERATOR_AUTH_ENV],
   'stream-ops': ['LAG_GROUPS', 'ALERTING_GROUP_ID', 'LAG_POLL_INTERVAL_MS', ...OPERATOR_AUTH_ENV],
   // The feed apps declare nothing in their config.ts: every name below comes
-  // from libs (feedEnv of libs/feed, fanOutConsumerEnv / fanOutWorkerEnv of
-  // libs/feed-fanout, feedApiEnv of libs/feed-api, feedIndexerEnv of
-  // libs/feed-indexer, authEnv / bodyLimitEnv of libs/http-api). The FEED_*
+  // from libs (feedEnv of libs/feeds/timeline, fanOutConsumerEnv / fanOutWorkerEnv of
+  // libs/feeds/distribution, feedApiEnv of libs/feeds/service, feedIndexerEnv of
+  // libs/feeds/indexing, authEnv / bodyLimitEnv of libs/platform/http-api). The FEED_*
   // cache settings must agree between the apps that read them (AGREED_ENV).
   'feed-api': [
-    'AUTH_JWT_PUBLIC_KEYS',
-    'AUTH_JWT_ISSUER',
-    'AUTH_JWT_AUDIENCE',
-    'HTTP_BODY_LIMIT_BYTES',
-    'RATE_LIMIT_PER_SECOND',
-    'RATE_LIMIT_BURST',
+    ...USER_AUTH_ENV,
+    ...USER_API_LIMITS_ENV,
     'POSTS_TOPIC',
     'FEED_LENGTH',
     'FEED_RECENT_LENGTH',
@@ -181,24 +232,14 @@ export const APP_SPECIFIC_ENV: Readonly<Record<string, readonly string[]>> = {
     'FANOUT_DEAD_LETTER_TOPIC',
     'FANOUT_FROM_BEGINNING',
     'FAN_OUT_TASKS_QUEUE',
-    'FEED_LENGTH',
-    'FEED_RECENT_LENGTH',
-    'FEED_CELEBRITY_THRESHOLD',
-    'FEED_RANKING',
-    'FANOUT_DIRECT_BELOW',
-    'FANOUT_TASK_SIZE',
+    ...FAN_OUT_ENV,
     'FANOUT_ACTIVE_HOURS',
     'SHUTDOWN_TIMEOUT_MS',
   ],
   'feed-fanout-worker': [
     'FAN_OUT_TASKS_QUEUE',
     'FAN_OUT_TASKS_DLQ',
-    'FEED_LENGTH',
-    'FEED_RECENT_LENGTH',
-    'FEED_CELEBRITY_THRESHOLD',
-    'FEED_RANKING',
-    'FANOUT_DIRECT_BELOW',
-    'FANOUT_TASK_SIZE',
+    ...FAN_OUT_ENV,
     'FANOUT_WORKER_CONCURRENCY',
     'FANOUT_VISIBILITY_TIMEOUT_SECONDS',
     'FANOUT_MAX_PROCESSING_SECONDS',
@@ -223,7 +264,7 @@ export const APP_SPECIFIC_ENV: Readonly<Record<string, readonly string[]>> = {
  * feeds are kept in. The checks compare the values across those apps (compose
  * services, k8s containers).
  */
-export const AGREED_ENV: Readonly<Record<string, readonly string[]>> = {
+export const AGREED_ENV: Readonly<Record<string, readonly string[]>> = agreedInCheckout({
   FEED_LENGTH: ['feed-api', 'feed-fanout', 'feed-fanout-worker'],
   FEED_RECENT_LENGTH: ['feed-api', 'feed-fanout', 'feed-fanout-worker'],
   FEED_CELEBRITY_THRESHOLD: ['feed-api', 'feed-fanout', 'feed-fanout-worker'],
@@ -231,7 +272,16 @@ export const AGREED_ENV: Readonly<Record<string, readonly string[]>> = {
   FANOUT_TASK_SIZE: ['feed-fanout', 'feed-fanout-worker'],
   FAN_OUT_TASKS_QUEUE: ['feed-fanout', 'feed-fanout-worker'],
   POSTS_TOPIC: ['feed-api', 'feed-fanout', 'feed-indexer'],
-};
+});
+
+/** AGREED_ENV for the apps of this checkout: a variable none of them reads is left out. */
+function agreedInCheckout(byVariable: Readonly<Record<string, readonly string[]>>): Record<string, readonly string[]> {
+  return Object.fromEntries(
+    Object.entries(byVariable)
+      .map(([variable, apps]) => [variable, apps.filter(isInCheckout)] as const)
+      .filter(([, apps]) => apps.length > 0),
+  );
+}
 
 /**
  * Pairs of variables that state one period in two units and must agree:
@@ -245,18 +295,21 @@ export const AGREED_PERIODS: readonly {
   readonly sameAs: string;
   readonly inApp: string;
   readonly factor: number;
-}[] = [{ env: 'FANOUT_ACTIVE_HOURS', app: 'feed-fanout', sameAs: 'FEED_ACTIVE_DAYS', inApp: 'feed-api', factor: 24 }];
+}[] = [{ env: 'FANOUT_ACTIVE_HOURS', app: 'feed-fanout', sameAs: 'FEED_ACTIVE_DAYS', inApp: 'feed-api', factor: 24 }].filter(
+  ({ app, inApp }) => isInCheckout(app) && isInCheckout(inApp),
+);
 
 /**
  * Variables naming an SQS queue an app consumes or sends to, its dead-letter
  * queue and (where the app reads it) the queue's redrive count: the queue must
  * be one infra/provision/topology.json creates, the DLQ the one provisioning
- * makes for it, the count its maxReceiveCount.
+ * makes for it, the count its maxReceiveCount. Only the variables an app of
+ * this checkout reads (APP_SPECIFIC_ENV).
  */
 export const QUEUE_VARIABLES: readonly { readonly queueEnv: string; readonly dlqEnv: string; readonly maxReceivesEnv?: string }[] = [
   { queueEnv: 'NOTIFICATIONS_QUEUE', dlqEnv: 'NOTIFICATIONS_DLQ', maxReceivesEnv: 'NOTIFICATIONS_MAX_RECEIVES' },
   { queueEnv: 'FAN_OUT_TASKS_QUEUE', dlqEnv: 'FAN_OUT_TASKS_DLQ' },
-];
+].filter(({ queueEnv }) => Object.entries(APP_SPECIFIC_ENV).some(([app, names]) => isInCheckout(app) && names.includes(queueEnv)));
 
 /**
  * Apps scaled on the depth of an SQS queue (KEDA `aws-sqs-queue`), and the
@@ -325,18 +378,19 @@ export function joinedGroups(
     .map((spec) => ({ spec, group: env(spec.groupEnv), topic: env(spec.topicEnv) }));
 }
 
-/** `SHUTDOWN_TIMEOUT_MS` when unset (libs/config serviceEnv): the app's own deadline for a graceful stop. */
+/** `SHUTDOWN_TIMEOUT_MS` when unset (libs/platform/config serviceEnv): the app's own deadline for a graceful stop. */
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
 
 /**
- * Variables apps/<app>/src/config.ts declares itself (`NAME: z....` entries),
+ * Variables apps/<system>/<app>/src/config.ts declares itself (`NAME: z....` entries),
  * which the deployment must set explicitly: a knob nobody can see in the deploy
  * files is a knob nobody tunes. Shared blocks spread in from libs (serviceEnv,
  * postgresEnv, ...) are covered by APP_ENV. Empty when the file does not exist.
  */
 export function declaredEnv(app: string): string[] {
-  const path = repoPath('apps', app, 'src', 'config.ts');
-  if (!existsSync(path)) return [];
+  const dir = appDir(app);
+  const path = dir === undefined ? undefined : repoPath(dir, 'src', 'config.ts');
+  if (path === undefined || !existsSync(path)) return [];
   const names = [...readFileSync(path, 'utf8').matchAll(/^\s*([A-Z][A-Z0-9_]*)\s*:\s*z\b/gm)].map((match) => match[1] ?? '');
   return [...new Set(names)].filter((name) => name !== '').sort();
 }
@@ -388,11 +442,11 @@ export function expectedServerImages(): Record<Server, string> {
   };
 }
 
-/** Apps built by webpack (apps/<name>/webpack.config.js) and PLANNED_APPS, minus NOT_DEPLOYED. */
+/** Apps built by webpack (apps/<system>/<app>/webpack.config.js) and PLANNED_APPS, minus NOT_DEPLOYED. */
 export function deployableApps(): string[] {
-  const built = readdirSync(repoPath('apps'), { withFileTypes: true })
-    .filter((entry) => entry.isDirectory() && existsSync(repoPath('apps', entry.name, 'webpack.config.js')))
-    .map((entry) => entry.name);
+  const built = workspaceApps()
+    .filter((app) => existsSync(repoPath(app.dir, 'webpack.config.js')))
+    .map((app) => app.name);
   return [...new Set([...built, ...Object.keys(PLANNED_APPS)])].filter((name) => !(name in NOT_DEPLOYED)).sort();
 }
 
@@ -413,7 +467,7 @@ export interface ProvisionedQueue {
   readonly maxReceiveCount?: number;
 }
 
-/** The SQS queues provisioning converges to (libs/provisioning names a DLQ `<name>-dlq`, `<name>-dlq.fifo` for FIFO). */
+/** The SQS queues provisioning converges to (libs/platform/provisioning names a DLQ `<name>-dlq`, `<name>-dlq.fifo` for FIFO). */
 export function provisionedQueues(): ProvisionedQueue[] {
   const topology = JSON.parse(readFileSync(repoPath('infra/provision/topology.json'), 'utf8')) as {
     queues?: { name: string; deadLetter?: { maxReceiveCount: number } }[];

@@ -1,5 +1,5 @@
 import { readFileSync, readdirSync } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { basename, dirname } from 'node:path'; // drop-system: metrics
 import {
   AGREED_ENV,
   AGREED_PERIODS,
@@ -16,7 +16,10 @@ import {
   WRITABLE_ROOT_CONTAINERS,
   appDatabaseRole,
   appDatabaseUrlVariable,
+  USER_APIS,
   deployableApps,
+  inCheckout,
+  isInCheckout,
   joinedGroups,
   provisionedQueues,
   provisionedTopics,
@@ -39,7 +42,7 @@ import {
   scaledObjectProblems,
   shutdownProblems,
   wiringProblems,
-} from './deploy-policy';
+} from './policy';
 import { type KubeObject, describeObject, renderKustomize } from './deploy-tools';
 import { validateObject } from './kube-models';
 
@@ -101,7 +104,7 @@ describe.each(['k8s/base', ...OVERLAYS])('%s', (dir) => {
     expect(wiringProblems(render(dir))).toEqual([]);
   });
 
-  it('sets every variable the apps read on every app container (APP_ENV, APP_SPECIFIC_ENV, apps/<app>/src/config.ts)', () => {
+  it('sets every variable the apps read on every app container (APP_ENV, APP_SPECIFIC_ENV, apps/<system>/<app>/src/config.ts)', () => {
     expect(appContainers(render(dir)).length).toBeGreaterThan(0);
     expect(appEnvProblems(render(dir), requiredAppEnv)).toEqual([]);
   });
@@ -116,6 +119,7 @@ describe.each(['k8s/base', ...OVERLAYS])('%s', (dir) => {
     expect(kafkaReplicaProblems(render(dir), provisionedTopics())).toEqual([]);
   });
 
+  // drop-system: metrics {
   it('mounts the alerter its rules: ALERT_RULES_FILE is a key of a mounted ConfigMap identical to infra/alerting/rules.json', () => {
     const rules = readFileSync(repoPath('infra/alerting/rules.json'), 'utf8');
     const containers = appContainers(render(dir)).filter(({ container }) => containerEnv(render(dir), container).has('ALERT_RULES_FILE'));
@@ -137,7 +141,9 @@ describe.each(['k8s/base', ...OVERLAYS])('%s', (dir) => {
     });
     expect(problems).toEqual([]);
   });
+  // drop-system }
 
+  // drop-system: metrics notifications {
   it("gives metrics-alerter's notifier the issuer and audience notification-api accepts, and its URL", () => {
     const env = (app: string) => {
       const found = appContainers(render(dir)).find(({ container }) => appOfImage(container.image ?? '') === app);
@@ -153,13 +159,16 @@ describe.each(['k8s/base', ...OVERLAYS])('%s', (dir) => {
     const port = (service?.['spec'] as { ports?: { port: number }[] } | undefined)?.ports?.[0]?.port;
     expect(alerter.get('NOTIFICATION_API_URL')).toBe(`http://notification-api:${port}`);
   });
+  // drop-system }
 
-  it('gives every operator app the issuer notification-api trusts and the operator audience, qls-ops; no container binds loopback', () => {
+  it('gives every operator app the issuer the user APIs trust and the operator audience, qls-ops; no container binds loopback', () => {
     const env = (app: string) => {
       const found = appContainers(render(dir)).find(({ container }) => appOfImage(container.image ?? '') === app);
       return found ? containerEnv(render(dir), found.container) : new Map<string, string | undefined>();
     };
-    const issuer = env('notification-api').get('AUTH_JWT_ISSUER');
+    const issuers = new Set(USER_APIS.map((app) => env(app).get('AUTH_JWT_ISSUER')));
+    expect(issuers.size).toBe(1);
+    const [issuer] = issuers;
     const problems = OPERATOR_APPS.flatMap((app) =>
       env(app).get('AUTH_JWT_ISSUER') === issuer && env(app).get('AUTH_JWT_AUDIENCE') === OPERATOR_AUDIENCE
         ? []
@@ -419,14 +428,16 @@ describe('k8s/overlays/production', () => {
     production().find((object) => object.kind === kind && object.metadata?.name === name) as KubeObject | undefined;
   const specOf = (object: KubeObject | undefined) => (object?.['spec'] ?? {}) as Record<string, unknown>;
 
+  // drop-system: notifications {
   it('keeps notification-api available through node drains: at least 2 replicas (or an autoscaler from 2) and a disruption budget', () => {
     const hpa = named('HorizontalPodAutoscaler', 'notification-api');
     const replicas = (specOf(hpa)['minReplicas'] ?? specOf(named('Deployment', 'notification-api'))['replicas']) as number | undefined;
     expect(replicas).toBeGreaterThanOrEqual(2);
     expect(named('PodDisruptionBudget', 'notification-api')).toBeDefined();
   });
+  // drop-system }
 
-  it.each(Object.keys(QUEUE_SCALED_APPS))(
+  it.each(Object.keys(inCheckout(QUEUE_SCALED_APPS)))(
     'scales %s on its SQS queue with KEDA (1 to a stated maximum), authenticated by pod identity, with no HPA of its own',
     (app) => {
       const scaledObject = named('ScaledObject', app);
@@ -453,7 +464,7 @@ describe('k8s/overlays/production', () => {
     },
   );
 
-  it.each(['metrics-ingest', 'feed-api'])(
+  it.each(['metrics-ingest', 'feed-api'].filter(isInCheckout))(
     'keeps %s available through node drains: an autoscaler from 2 replicas and a disruption budget',
     (app) => {
       expect(specOf(named('HorizontalPodAutoscaler', app))['minReplicas']).toBeGreaterThanOrEqual(2);
@@ -476,7 +487,7 @@ describe('k8s/overlays/production', () => {
       return Object.keys(selector).length > 0 && Object.entries(selector).every(([key, value]) => labels[key] === value);
     });
 
-  it.each(Object.keys(KAFKA_SCALED_APPS))(
+  it.each(Object.keys(inCheckout(KAFKA_SCALED_APPS)))(
     'scales every Deployment of %s on its consumer group lag with KEDA (1 to at most the partitions), with a disruption budget and no HPA of its own',
     (app) => {
       const deployments = deploymentsOf(app);
@@ -506,26 +517,19 @@ describe('k8s/overlays/production', () => {
     },
   );
 
-  it('runs exactly one stream-ops (one series of lag gauges, one owner of a replay), not autoscaled', () => {
-    const deployment = named('Deployment', 'stream-ops');
+  it.each(
+    [
+      ['stream-ops', ' (one series of lag gauges, one owner of a replay)'],
+      ['notification-dlq-monitor', ''],
+    ].filter(([app]) => isInCheckout(app ?? '')),
+  )('runs exactly one %s%s, not autoscaled', (app) => {
+    const deployment = named('Deployment', app);
     expect(specOf(deployment)['replicas']).toBe(1);
     expect((specOf(deployment)['strategy'] as { type?: string } | undefined)?.type).toBe('Recreate');
     const scalers = production().filter(
       (object) =>
         (object.kind === 'HorizontalPodAutoscaler' || object.kind === 'ScaledObject') &&
-        (specOf(object)['scaleTargetRef'] as { name?: string } | undefined)?.name === 'stream-ops',
-    );
-    expect(scalers.map(describeObject)).toEqual([]);
-  });
-
-  it('runs exactly one notification-dlq-monitor, not autoscaled', () => {
-    const deployment = named('Deployment', 'notification-dlq-monitor');
-    expect(specOf(deployment)['replicas']).toBe(1);
-    expect((specOf(deployment)['strategy'] as { type?: string } | undefined)?.type).toBe('Recreate');
-    const scalers = production().filter(
-      (object) =>
-        (object.kind === 'HorizontalPodAutoscaler' || object.kind === 'ScaledObject') &&
-        (specOf(object)['scaleTargetRef'] as { name?: string } | undefined)?.name === 'notification-dlq-monitor',
+        (specOf(object)['scaleTargetRef'] as { name?: string } | undefined)?.name === app,
     );
     expect(scalers.map(describeObject)).toEqual([]);
   });
@@ -630,11 +634,11 @@ describe('k8s/overlays/local-keda', () => {
         .sort(),
     ).toEqual(
       [
-        ...Object.keys(QUEUE_SCALED_APPS).map((app) => `TriggerAuthentication/${app}-sqs`),
+        ...Object.keys(inCheckout(QUEUE_SCALED_APPS)).map((app) => `TriggerAuthentication/${app}-sqs`),
         ...scaled.map((name) => `ScaledObject/${name}`),
       ].sort(),
     );
-    for (const app of Object.keys(QUEUE_SCALED_APPS)) {
+    for (const app of Object.keys(inCheckout(QUEUE_SCALED_APPS))) {
       const scaledObject = keda.find((object) => object.kind === 'ScaledObject' && object.metadata?.name === app);
       const trigger = (scaledObject?.['spec'] as { triggers?: { metadata?: Record<string, string> }[] } | undefined)?.triggers?.[0];
       expect(trigger?.metadata?.['awsEndpoint']).toMatch(/^http:\/\/elasticmq\./);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { SERVERS, deployableApps, expectedServerImages, pomProperty, repoPath } from './deploy-contract';
-import { containerImages, podTemplateOf } from './deploy-policy';
+import { containerImages, podTemplateOf } from './policy';
 import { type KubeObject, composeConfig, renderKustomize } from './deploy-tools';
 
 /**

@@ -1,5 +1,5 @@
 const { NxAppWebpackPlugin } = require('@nx/webpack/app-plugin');
-const { basename, join } = require('path');
+const { join } = require('path');
 
 /**
  * The webpack config every deployable shares: bundles the app and the
@@ -14,7 +14,8 @@ const { basename, join } = require('path');
 module.exports = function nodeApp(appDir, options = {}) {
   return {
     output: {
-      path: join(__dirname, '../../dist/apps', basename(appDir)),
+      // dist/apps/<project name>: folders group apps by system (apps/<system>/<app>), dist stays flat.
+      path: join(__dirname, '../../dist/apps', require(join(appDir, 'project.json')).name),
       clean: true,
       ...(process.env.NODE_ENV !== 'production' && { devtoolModuleFilenameTemplate: '[absolute-resource-path]' }),
     },

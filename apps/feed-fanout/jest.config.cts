@@ -1,5 +1,0 @@
-module.exports = {
-  displayName: 'feed-fanout',
-  preset: '../../jest.preset.js',
-  coverageDirectory: '../../coverage/apps/feed-fanout',
-};

@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'feed-fanout-worker',
+  preset: '../../../jest.preset.js',
+  coverageDirectory: '../../../coverage/apps/feed-fanout-worker',
+};

@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'feed-indexer',
+  preset: '../../../jest.preset.js',
+  coverageDirectory: '../../../coverage/apps/feed-indexer',
+};

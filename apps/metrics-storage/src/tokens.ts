@@ -1,2 +1,0 @@
-export const STORE = Symbol('STORE');
-export const SERIES_LIMITS = Symbol('SERIES_LIMITS');

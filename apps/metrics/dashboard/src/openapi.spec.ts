@@ -1,0 +1,10 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openApi } from './openapi';
+
+describe('metrics-dashboard OpenAPI document', () => {
+  it('is what docs/api/metrics-dashboard.json holds (run `npm run openapi` after changing a route or a schema)', () => {
+    const checkedIn: unknown = JSON.parse(readFileSync(join(__dirname, '../../../../docs/api/metrics-dashboard.json'), 'utf8'));
+    expect(checkedIn).toEqual(openApi);
+  });
+});

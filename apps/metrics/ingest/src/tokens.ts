@@ -1,0 +1,1 @@
+export const INGEST_METRICS = Symbol('INGEST_METRICS');

@@ -1,0 +1,1 @@
+export const SERIES_LIMITS = Symbol('SERIES_LIMITS');

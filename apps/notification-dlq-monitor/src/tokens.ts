@@ -1,2 +1,0 @@
-export const DEAD_LETTER_QUEUE = Symbol('DEAD_LETTER_QUEUE');
-export const DLQ_POLLER_OPTIONS = Symbol('DLQ_POLLER_OPTIONS');

@@ -1,3 +1,0 @@
-const nodeApp = require('../../tools/webpack/node-app');
-
-module.exports = nodeApp(__dirname);

@@ -1,0 +1,3 @@
+const nodeApp = require('../../../tools/webpack/node-app');
+
+module.exports = nodeApp(__dirname);

@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'provision',
+  preset: '../../../jest.preset.js',
+  coverageDirectory: '../../../coverage/apps/provision',
+};

@@ -1,5 +1,0 @@
-module.exports = {
-  displayName: 'provision',
-  preset: '../../jest.preset.js',
-  coverageDirectory: '../../coverage/apps/provision',
-};

@@ -1,5 +1,0 @@
-module.exports = {
-  displayName: 'batching',
-  preset: '../../jest.preset.js',
-  coverageDirectory: '../../coverage/libs/batching',
-};

@@ -1,5 +1,0 @@
-module.exports = {
-  displayName: 'bench',
-  preset: '../../jest.preset.js',
-  coverageDirectory: '../../coverage/libs/bench',
-};

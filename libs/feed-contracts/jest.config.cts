@@ -1,5 +1,0 @@
-module.exports = {
-  displayName: 'feed-contracts',
-  preset: '../../jest.preset.js',
-  coverageDirectory: '../../coverage/libs/feed-contracts',
-};

@@ -1,0 +1,13 @@
+export { MetricPointsStore, isDataError } from './lib/metric-points.store';
+export type { SeriesPoint, SeriesQuery } from './lib/metric-points.store';
+export { SeriesQueryError, parseSeriesQuery, seriesQueryDefaults } from './lib/series.query';
+export type { SeriesQueryLimits } from './lib/series.query';
+export { PartitionMaintenance } from './lib/partition-maintenance';
+export type { PartitionMaintenanceOptions } from './lib/partition-maintenance';
+export { metricsStorageEnv, partitionSettings, storageConsumerSettings } from './lib/storage.config';
+export { MetricsStorageConsumer } from './lib/storage.consumer';
+export type { MetricsStorageConsumerOptions } from './lib/storage.consumer';
+export { createStorageMetrics } from './lib/storage.metrics';
+export type { StorageMetrics } from './lib/storage.metrics';
+export { RecordErrorCode, UnstorableRecordError, toStoredPoint } from './lib/stored-point';
+export type { StoredPoint } from './lib/stored-point';

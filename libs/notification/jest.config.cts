@@ -1,5 +1,0 @@
-module.exports = {
-  displayName: 'notification',
-  preset: '../../jest.preset.js',
-  coverageDirectory: '../../coverage/libs/notification',
-};

@@ -1,5 +1,0 @@
-module.exports = {
-  displayName: 'observability',
-  preset: '../../jest.preset.js',
-  coverageDirectory: '../../coverage/libs/observability',
-};

@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'batching',
+  preset: '../../../jest.preset.js',
+  coverageDirectory: '../../../coverage/libs/batching',
+};

@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'outbox',
+  preset: '../../../jest.preset.js',
+  coverageDirectory: '../../../coverage/libs/outbox',
+};

@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'postgres',
+  preset: '../../../jest.preset.js',
+  coverageDirectory: '../../../coverage/libs/postgres',
+};

@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'sqs',
+  preset: '../../../jest.preset.js',
+  coverageDirectory: '../../../coverage/libs/sqs',
+};

@@ -1,0 +1,14 @@
+export { createSqsClient } from './lib/sqs-client';
+export type { SqsSettings } from './lib/sqs-client';
+export { SqsModule } from './lib/sqs.module';
+export type { SqsModuleOptions } from './lib/sqs.module';
+export { SqsConsumer } from './lib/sqs.consumer';
+export type { SqsConsumerOptions, SqsLogger } from './lib/sqs.consumer';
+export { SQS_BATCH_LIMIT, SqsPublisher, queueName } from './lib/sqs.publisher';
+export { queueDepth, queueUrlOf, queueUrlResolver, watchQueueDepth } from './lib/sqs.queues';
+export type { QueueDepth } from './lib/sqs.queues';
+export { DeadLetterQueue, deadLetterDefaults } from './lib/dead-letter';
+export type { DeadLetterMessage, DeadLetterMessageDetail, DeadLetterQueueOptions, DeadLetterStatus } from './lib/dead-letter';
+export { createDeadLetterMetrics } from './lib/dead-letter.metrics';
+export type { DeadLetterMetrics } from './lib/dead-letter.metrics';
+export type { RedriveMethod, RedriveOptions, RedriveResult } from './lib/dead-letter.redrive';

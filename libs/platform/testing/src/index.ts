@@ -1,0 +1,15 @@
+export { TestResources, assertTestDatabase, testServers } from './lib/servers';
+export type { TestEnv } from './lib/servers';
+export { uniqueName, waitFor } from './lib/wait-for';
+export type { WaitForOptions } from './lib/wait-for';
+export { freePort, listenLocally, migrationsDir, startBuiltApi, startBuiltApp, startReadyApp, stopApps } from './lib/apps';
+export type { BuiltApi, BuiltApiOptions, ListeningApp, ReadyApp } from './lib/apps';
+export { localServerPid, pauseServer } from './lib/pause';
+export type { LocalServer, PausableServer } from './lib/pause';
+export { operatorTokens, userTokens } from './lib/operator-tokens';
+export type { OperatorTokens, UserTokenOptions, UserTokens } from './lib/operator-tokens';
+export { configUnderTest, sampleEnv, samplePublicKey } from './lib/config-spec';
+export type { ConfigUnderTest } from './lib/config-spec';
+export { migratedSchema, suiteBuiltApi, suiteResources, suiteSchema } from './lib/suite';
+export type { BuiltApiSuite, MigratedSchema, Migrator, SchemaSuite, Suite, SuiteOptions } from './lib/suite';
+export { answerOf, errorShape, unknownRouteAnswers } from './lib/answers';

@@ -1,5 +1,0 @@
-module.exports = {
-  displayName: 'redis',
-  preset: '../../jest.preset.js',
-  coverageDirectory: '../../coverage/libs/redis',
-};

@@ -1,3 +1,0 @@
-export { RedisScript } from './lib/redis-script';
-export { RedisTokenBucket } from './lib/redis-token-bucket';
-export type { RateLimitDecision, TokenBucketOptions } from './lib/redis-token-bucket';

@@ -1,5 +1,0 @@
-module.exports = {
-  displayName: 'sqs',
-  preset: '../../jest.preset.js',
-  coverageDirectory: '../../coverage/libs/sqs',
-};

@@ -1,5 +1,0 @@
-module.exports = {
-  displayName: 'windowing',
-  preset: '../../jest.preset.js',
-  coverageDirectory: '../../coverage/libs/windowing',
-};

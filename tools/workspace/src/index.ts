@@ -1,0 +1,2 @@
+export { serviceGenerator } from './generators/service/generator';
+export type { ServiceGeneratorSchema, ServiceKind } from './generators/service/generator';
