@@ -10,6 +10,8 @@ export interface Settings {
   readonly dataDir: string;
   /** Downloaded jars, shared by every data dir (git-ignored). */
   readonly cacheDir: string;
+  /** Programs built from source (Prometheus, Jaeger), shared by every clone on the machine, like ./dev's Node. */
+  readonly toolCacheDir: string;
   readonly timeoutMs: number;
   readonly kafka: { readonly port: number; readonly controllerPort: number };
   readonly sqs: { readonly port: number };
@@ -20,6 +22,8 @@ export interface Settings {
     readonly database: string;
   };
   readonly redis: { readonly port: number };
+  readonly jaeger: { readonly otlpPort: number; readonly queryPort: number; readonly grpcPort: number; readonly healthPort: number };
+  readonly prometheus: { readonly port: number };
 }
 
 export class ConfigError extends Error {}
@@ -32,6 +36,7 @@ export function readSettings(env: Env, repoRoot: string): Settings {
     repoRoot,
     dataDir: resolve(repoRoot, env['QLS_DATA_DIR'] || '.data'),
     cacheDir: join(repoRoot, 'infra/local/.cache'),
+    toolCacheDir: toolCacheDir(env),
     timeoutMs: parseTimeout(env),
     kafka: {
       port: parseBrokerPort(env),
@@ -49,6 +54,14 @@ export function readSettings(env: Env, repoRoot: string): Settings {
     redis: {
       port: urlPort(parseUrl(env, 'REDIS_URL', ['redis:'], 'redis://127.0.0.1:6379'), 'REDIS_URL'),
     },
+    // Their usual ports; only `./dev up` (not the tests) starts them.
+    jaeger: {
+      otlpPort: optionalPort(env, 'JAEGER_OTLP_PORT', 4318),
+      queryPort: optionalPort(env, 'JAEGER_QUERY_PORT', 16686),
+      grpcPort: optionalPort(env, 'JAEGER_GRPC_PORT', 16685),
+      healthPort: optionalPort(env, 'JAEGER_HEALTH_PORT', 13133),
+    },
+    prometheus: { port: optionalPort(env, 'PROMETHEUS_PORT', 9090) },
   };
   if (!settings.postgres.password)
     throw new ConfigError('DATABASE_URL has no password (expected postgres://user:password@127.0.0.1:5432/db)');
@@ -56,10 +69,19 @@ export function readSettings(env: Env, repoRoot: string): Settings {
   return settings;
 }
 
+export function toolCacheDir(env: Env): string {
+  return join(env['XDG_CACHE_HOME'] || join(env['HOME'] || '/tmp', '.cache'), 'queues-logs-streams');
+}
+
 function required(env: Env, name: string): string {
   const value = env[name]?.trim();
   if (!value) throw new ConfigError(`${name} is not set (its default is in infra/env/local.env; run through ./dev to load it)`);
   return value;
+}
+
+function optionalPort(env: Env, name: string, fallback: number): number {
+  const text = env[name]?.trim();
+  return text ? parsePort(name, text) : fallback;
 }
 
 function parsePort(name: string, text: string): number {
@@ -117,6 +139,11 @@ function assertDistinctPorts(s: Settings): void {
     ['SQS_ENDPOINT', s.sqs.port],
     ['DATABASE_URL', s.postgres.port],
     ['REDIS_URL', s.redis.port],
+    ['JAEGER_OTLP_PORT', s.jaeger.otlpPort],
+    ['JAEGER_QUERY_PORT', s.jaeger.queryPort],
+    ['JAEGER_GRPC_PORT', s.jaeger.grpcPort],
+    ['JAEGER_HEALTH_PORT', s.jaeger.healthPort],
+    ['PROMETHEUS_PORT', s.prometheus.port],
   ];
   for (const [name, port] of ports) {
     const other = ports.find(([otherName, otherPort]) => otherName !== name && otherPort === port);

@@ -9,10 +9,22 @@
 import { appendFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError, readSettings, type Settings } from './config.ts';
-import { isOurs, portInUse, readPid, removePid, rotateLog, spawnDetached, stopTree, tail, waitFor, writePid } from './procs.ts';
+import {
+  childExited,
+  isOurs,
+  portInUse,
+  readPid,
+  removePid,
+  rotateLog,
+  spawnDetached,
+  stopTree,
+  tail,
+  waitFor,
+  writePid,
+} from './procs.ts';
 import { type Server, type ServerHome, SERVER_NAMES, SERVERS } from './servers.ts';
 
-const USAGE = `usage: node infra/local/infra.ts <up|down|status|logs> [${SERVER_NAMES.join('|')}]`;
+const USAGE = `usage: node infra/local/infra.ts <up|down|status|logs> [${SERVER_NAMES.join('|')}...]`;
 const STOP_GRACE_MS = 30_000;
 const LOG_TAIL_ON_FAILURE = 20;
 
@@ -31,15 +43,20 @@ class ServerFailure extends Error {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const [command, only, ...extra] = argv;
+  const [command, ...names] = argv;
   const commands: Record<string, (s: Settings, servers: readonly Server[], only?: string) => Promise<number>> = { up, down, status, logs };
   const run = command === undefined ? undefined : commands[command];
-  const servers = SERVERS.filter((server) => only === undefined || server.name === only);
-  if (!run || extra.length > 0 || servers.length === 0) {
+  const unknown = names.filter((name) => !(SERVER_NAMES as readonly string[]).includes(name));
+  if (!run || unknown.length > 0 || (command === 'logs' && names.length > 1)) {
     console.error(USAGE);
     return 2;
   }
-  return run(readSettings(process.env, resolve(import.meta.dirname, '../..')), servers, only);
+  // Unnamed, `up` and `status` mean the servers the tests need; `down` stops every one that runs.
+  const servers = SERVERS.filter((server) =>
+    names.length > 0 ? names.includes(server.name) : command === 'down' || command === 'logs' || !server.optional,
+  );
+  const s = readSettings(process.env, resolve(import.meta.dirname, '../..'));
+  return run(s, servers, names[0]);
 }
 
 function home(s: Settings, server: Server): ServerHome {
@@ -109,7 +126,7 @@ async function bringUp(s: Settings, server: Server, run: Run): Promise<void> {
   }
   const since = Date.now();
   const pid = await start(s, server, run);
-  await awaitReady(s, server, pid);
+  await awaitReady(s, server, pid, true);
   await server.afterStart?.(s, home(s, server));
   say(server, `started (pid ${pid}) at ${server.address(s)}, ready in ${((Date.now() - since) / 1000).toFixed(1)} s`);
 }
@@ -128,11 +145,17 @@ async function start(s: Settings, server: Server, run: Run): Promise<number> {
   return pid;
 }
 
-async function awaitReady(s: Settings, server: Server, pid: number): Promise<void> {
+/**
+ * Waits for the server's readiness probe. A server this run started is watched as its child (its
+ * exit is certain); one found running, through /proc (a read that raced a busy JVM's start once
+ * said it was gone while it was not).
+ */
+async function awaitReady(s: Settings, server: Server, pid: number, startedHere = false): Promise<void> {
   const dirs = processDirs(s, server);
   const ready = await waitFor(
     async () => {
-      if (!isOurs(pid, dirs)) throw new ServerFailure(server, `exited while starting (pid ${pid})`);
+      const gone = startedHere ? childExited(pid) : !isOurs(pid, dirs);
+      if (gone) throw new ServerFailure(server, `exited while starting (pid ${pid})`);
       return server.ready(s);
     },
     s.timeoutMs,

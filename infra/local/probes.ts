@@ -91,3 +91,16 @@ function exchange(port: number, payload: Buffer, timeoutMs: number, complete: (d
     });
   });
 }
+
+/** An HTTP GET answered with a 2xx. */
+export function httpOk(url: string, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request(url, { agent: false, timeout: timeoutMs, headers: { Connection: 'close' } }, (res) => {
+      res.resume();
+      resolve(res.statusCode !== undefined && res.statusCode >= 200 && res.statusCode < 300);
+    });
+    req.once('timeout', () => req.destroy());
+    req.once('error', () => resolve(false));
+    req.end();
+  });
+}

@@ -35,6 +35,14 @@ export interface Launch {
   readonly user?: OsUser;
 }
 
+/** Pids of processes this process started with spawnDetached that have exited since (it is their parent: it knows). */
+const exitedChildren = new Set<number>();
+
+/** Whether a process started here with spawnDetached has exited: exact, where /proc can only be read at a moment. */
+export function childExited(pid: number): boolean {
+  return exitedChildren.has(pid);
+}
+
 /** Starts a process in its own session, with stdout and stderr appended to its log, and returns its pid. */
 export function spawnDetached(launch: Launch): Promise<number> {
   const log = openSync(launch.logPath, 'a');
@@ -49,7 +57,11 @@ export function spawnDetached(launch: Launch): Promise<number> {
     child.unref();
     return new Promise((resolve, reject) => {
       child.once('error', (error) => reject(new Error(`cannot run ${launch.command}: ${error.message}`)));
-      child.once('spawn', () => resolve(child.pid as number));
+      child.once('spawn', () => {
+        const pid = child.pid as number;
+        child.once('exit', () => exitedChildren.add(pid));
+        resolve(pid);
+      });
     });
   } finally {
     closeSync(log);

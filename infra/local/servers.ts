@@ -9,9 +9,10 @@ import { execFile } from 'node:child_process';
 import { type Settings } from './config.ts';
 import { ensureInstalled, isRoot, javaCommand, pomProperty, resolveJars } from './install.ts';
 import { commandSucceeds, kafkaApiVersions, redisPing, sqsListQueues } from './probes.ts';
+import { JAEGER, PROMETHEUS } from './observability.ts';
 import { type Launch, type OsUser, osUser, runToLog } from './procs.ts';
 
-export const SERVER_NAMES = ['kafka', 'elasticmq', 'postgres', 'redis'] as const;
+export const SERVER_NAMES = ['kafka', 'elasticmq', 'postgres', 'redis', 'jaeger', 'prometheus'] as const;
 export type ServerName = (typeof SERVER_NAMES)[number];
 
 /** Files of one server under the data dir. */
@@ -23,6 +24,8 @@ export interface ServerHome {
 
 export interface Server {
   readonly name: ServerName;
+  /** Started only when named (`./dev up` names it; the tests' servers-only mode does not). */
+  readonly optional?: boolean;
   /** Every port the server binds: all must be free before it starts. */
   ports(s: Settings): number[];
   address(s: Settings): string;
@@ -78,6 +81,8 @@ export const SERVERS: readonly Server[] = [
     ready: (s) => redisPing(s.redis.port, PROBE_TIMEOUT_MS),
     stopSignal: 'SIGTERM',
   },
+  JAEGER,
+  PROMETHEUS,
 ];
 
 async function prepareKafka(s: Settings, home: ServerHome): Promise<Launch> {
@@ -237,7 +242,7 @@ function assertReachable(dir: string, user: OsUser): Promise<void> {
 
 /**
  * The owner role and database from DATABASE_URL; re-applied each start so the URL stays the truth.
- * CREATEROLE: provision creates each app's own least-privilege role (libs/provisioning database-roles.ts).
+ * CREATEROLE: provision creates each app's own least-privilege role (libs/platform/provisioning database-roles.ts).
  */
 async function createAppRoleAndDatabase(s: Settings, home: ServerHome): Promise<void> {
   const { sockets } = await postgresLayout(home, isRoot() ? osUser('postgres') : undefined);
