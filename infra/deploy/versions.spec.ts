@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { SERVERS, deployableApps, expectedServerImages, pomProperty, repoPath } from './deploy-contract';
-import { containerImages, podTemplateOf } from './policy';
+import { AGREED_ENV, SERVERS, deployableApps, expectedServerImages, pomProperty, repoPath } from './deploy-contract';
+import { appOfImage, containerEnv, containerImages, isAppImage, podTemplateOf } from './policy';
 import { type KubeObject, composeConfig, renderKustomize } from './deploy-tools';
 
 /**
@@ -78,6 +78,30 @@ describe('Kafka settings', () => {
     const container = statefulSet && podTemplateOf(statefulSet)?.spec.containers.find((c) => c.name === 'kafka');
     const k8s = Object.fromEntries((container?.env ?? []).map((variable) => [variable.name, variable.value ?? '']));
     expect(without(k8s)).toEqual(without(composeServices()['kafka']?.environment ?? {}));
+  });
+});
+
+describe('Settings the apps must agree on (AGREED_ENV)', () => {
+  it('are the same in docker-compose.yml and k8s/overlays/local (both laptop-sized: a celebrity from 2,000 followers)', () => {
+    const objects = localObjects();
+    const k8s = objects.flatMap((object) =>
+      (podTemplateOf(object)?.spec.containers ?? [])
+        .filter((container) => isAppImage(container.image))
+        .map((container) => ({ app: appOfImage(container.image ?? '') ?? '', env: containerEnv(objects, container) })),
+    );
+    const problems = Object.entries(AGREED_ENV).flatMap(([variable, apps]) =>
+      apps.flatMap((app) => {
+        const compose = composeServices()[app]?.environment?.[variable];
+        return k8s
+          .filter((container) => container.app === app && container.env.get(variable) !== compose)
+          .map(
+            (container) =>
+              `${app} ${variable}: ${compose ?? '(unset)'} in docker-compose.yml, ${container.env.get(variable) ?? '(unset)'} in k8s/overlays/local`,
+          );
+      }),
+    );
+    expect(problems).toEqual([]);
+    expect(composeServices()['feed-api']?.environment?.['FEED_CELEBRITY_THRESHOLD']).toBe('2000');
   });
 });
 

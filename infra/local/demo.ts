@@ -888,7 +888,7 @@ class Demo {
         );
         r.add(
           '',
-          'the demo builds a real celebrity with 2,010 followers (revert it before committing: infra/deploy compares it with k8s/).',
+          'the demo builds a real celebrity with 2,010 followers (2000 is the committed local value; k8s/overlays/local must match it).',
         );
       }
     }
