@@ -54,7 +54,7 @@ const rulesJson = JSON.stringify({
     { kind: 'absence', name: 'heartbeat-missing', metric: 'heartbeat', timeoutMs: 30000 },
   ],
 });
-const composeYaml = 'services: {feed-fanout: {environment: {FANOUT_DIRECT_BELOW: "1000", FEED_CELEBRITY_THRESHOLD: "100000"}}}';
+const composeYaml = 'services: {feed-fanout: {environment: {FANOUT_DIRECT_BELOW: "1000", FEED_CELEBRITY_THRESHOLD: "2000"}}}';
 const rule = spikeRuleFrom(rulesJson);
 // What the product runs with; a fork that dropped a system has neither the rule nor the fan-out (the demo then refuses to run).
 const repoRulesPath = join(REPO_ROOT, 'infra/alerting/rules.json');
@@ -220,7 +220,7 @@ describe('the feed cast', () => {
   const thresholds = fanOutThresholds(composeYaml);
 
   it("reads the thresholds from feed-fanout's environment in docker-compose.yml", () => {
-    expect(thresholds).toEqual({ directBelow: 1_000, celebrityAt: 100_000 });
+    expect(thresholds).toEqual({ directBelow: 1_000, celebrityAt: 2_000 });
     expect(() => fanOutThresholds('services: {feed-fanout: {environment: {FANOUT_DIRECT_BELOW: many}}}')).toThrow(
       "docker-compose.yml: feed-fanout's FANOUT_DIRECT_BELOW is not a count (many)",
     );
@@ -229,11 +229,11 @@ describe('the feed cast', () => {
   it('places authors in tiers by follower count, as the fan-out does', () => {
     expect(tierOf(999, thresholds)).toBe('direct');
     expect(tierOf(1_000, thresholds)).toBe('queued');
-    expect(tierOf(99_999, thresholds)).toBe('queued');
-    expect(tierOf(100_000, thresholds)).toBe('pull');
+    expect(tierOf(1_999, thresholds)).toBe('queued');
+    expect(tierOf(2_000, thresholds)).toBe('pull');
   });
 
-  it('builds direct and queued authors, and says why there is no celebrity with 100,000 followers', () => {
+  it('builds an author of each tier with the local thresholds, a real celebrity among them', () => {
     const cast = feedCast(thresholds);
     expect(cast.readers).toHaveLength(24);
     expect(cast.readers[0]).toBe('demo-reader-01');
@@ -242,7 +242,15 @@ describe('the feed cast', () => {
       { id: 'demo-ben', followers: 24, fans: 0, tier: 'direct' },
       { id: 'demo-cleo', followers: 24, fans: 0, tier: 'direct' },
       { id: 'demo-newsroom', followers: 1_010, fans: 986, tier: 'queued' },
+      { id: 'demo-star', followers: 2_010, fans: 1_986, tier: 'pull' },
     ]);
+    expect(cast.fans).toBe(1_986);
+    expect(cast.missing).toEqual([]);
+  });
+
+  it("says why there is no celebrity with production's threshold of 100,000 followers, and does not fake one", () => {
+    const cast = feedCast({ directBelow: 1_000, celebrityAt: 100_000 });
+    expect(cast.authors.map((author) => author.tier)).toEqual(['direct', 'direct', 'direct', 'queued']);
     expect(cast.fans).toBe(986);
     expect(cast.missing).toEqual([
       {
@@ -252,15 +260,7 @@ describe('the feed cast', () => {
     ]);
   });
 
-  it('builds a real celebrity when the threshold is within the budget', () => {
-    const cast = feedCast({ directBelow: 1_000, celebrityAt: 2_000 });
-    expect(cast.authors.slice(3)).toEqual([
-      { id: 'demo-newsroom', followers: 1_010, fans: 986, tier: 'queued' },
-      { id: 'demo-star', followers: 2_010, fans: 1_986, tier: 'pull' },
-    ]);
-    expect(cast.fans).toBe(1_986);
-    expect(cast.missing).toEqual([]);
-    // Thresholds close together: the queued author stays below the celebrity threshold.
+  it('keeps the queued author below the celebrity threshold when the two are close together', () => {
     expect(feedCast({ directBelow: 1_000, celebrityAt: 1_005 }).authors.find((a) => a.id === 'demo-newsroom')).toMatchObject({
       followers: 1_004,
       tier: 'queued',
