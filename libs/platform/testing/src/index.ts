@@ -13,3 +13,5 @@ export type { ConfigUnderTest } from './lib/config-spec';
 export { migratedSchema, suiteBuiltApi, suiteResources, suiteSchema } from './lib/suite';
 export type { BuiltApiSuite, MigratedSchema, Migrator, SchemaSuite, Suite, SuiteOptions } from './lib/suite';
 export { answerOf, errorShape, unknownRouteAnswers } from './lib/answers';
+export { InvariantCheck, assertInvariants, describeReports, holds } from './lib/invariants';
+export type { InvariantReport, Violation } from './lib/invariants';

@@ -5,12 +5,23 @@
  * With an IPC channel it reports `{ event: 'calling' | 'accepted', notificationId }`
  * around each provider call, so a test can kill or pause it at a known point;
  * `hangAfterAccept` keeps it from recording an accepted send (the test kills it there).
+ * `faults` (per channel, as `LOCAL_PROVIDER_FAULTS`) with `seed` make the
+ * providers fail reproducibly; `maxAttempts` is the handler's N.
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
 import Redis from 'ioredis';
 import { Pool } from 'pg';
 import { SqsConsumer } from '@qls/sqs';
-import { LocalProvider, NotificationHandler, type NotificationProvider, SendGuard, type SendRequest, channels } from '../index';
+import {
+  type Channel,
+  LocalProvider,
+  NotificationHandler,
+  type NotificationProvider,
+  type ProviderFaults,
+  SendGuard,
+  type SendRequest,
+  channels,
+} from '../index';
 
 interface Args {
   readonly databaseUrl: string;
@@ -24,6 +35,9 @@ interface Args {
   readonly leaseMs: number;
   readonly concurrency?: number;
   readonly hangAfterAccept?: boolean;
+  readonly faults?: Partial<Record<Channel, ProviderFaults>>;
+  readonly seed?: number;
+  readonly maxAttempts?: number;
 }
 
 const args = JSON.parse(process.argv[2] ?? '{}') as Args;
@@ -46,10 +60,30 @@ class ReportingProvider implements NotificationProvider {
   }
 }
 
+/** mulberry32: the same seed fails the same calls (of this process, in its order of calls). */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+const random = args.seed === undefined ? Math.random : seeded(args.seed);
+
 const providers = new Map(
-  channels.map((channel) => [channel, new ReportingProvider(new LocalProvider(channel, pool, { latencyMs: args.latencyMs }))]),
+  channels.map((channel) => [
+    channel,
+    new ReportingProvider(new LocalProvider(channel, pool, { latencyMs: args.latencyMs, ...args.faults?.[channel] }, random)),
+  ]),
 );
-const handler = new NotificationHandler(new SendGuard(pool, new Redis(args.redisUrl), { leaseMs: args.leaseMs }), providers);
+const handler = new NotificationHandler(
+  new SendGuard(pool, new Redis(args.redisUrl), { leaseMs: args.leaseMs }),
+  providers,
+  args.maxAttempts === undefined ? {} : { maxAttempts: args.maxAttempts },
+);
 const consumer = new SqsConsumer(new SQSClient({ endpoint: args.sqsEndpoint, region: args.region }), {
   queueUrl: args.queueUrl,
   deadLetterQueueUrl: args.dlqUrl,

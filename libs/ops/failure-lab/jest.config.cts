@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'failure-lab',
+  preset: '../../../jest.preset.js',
+  coverageDirectory: '../../../coverage/libs/ops/failure-lab',
+};
