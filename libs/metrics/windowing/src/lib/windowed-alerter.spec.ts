@@ -334,6 +334,27 @@ describe('WindowedAlerter', () => {
       ]);
     });
 
+    it("recomputes W from the partitions it holds when they change: a partition taken on never inherits another's watermark (a member fenced, then assigned an earlier partition)", () => {
+      const a = new WindowedAlerter({ outOfOrdernessMs: 0, allowedLatenessMs: 0, idleTimeoutMs: Infinity, rules });
+      a.assign(1);
+      a.process(1, point(1_100_000));
+      a.advance();
+      expect(a.watermark()).toBe(1_100_000);
+      // Partition 1 went to another member; partition 0 comes back from its checkpoint, far behind.
+      const behind = new WindowedAlerter({ outOfOrdernessMs: 0, allowedLatenessMs: 0, idleTimeoutMs: Infinity, rules });
+      behind.assign(0);
+      behind.process(0, point(1_000_000));
+      behind.advance();
+      a.revoke(1);
+      a.assign(0, behind.snapshot(0));
+      a.process(0, point(1_001_000));
+      a.advance();
+      a.process(0, point(1_002_000));
+      a.advance();
+      expect(a.drain().late).toEqual([]);
+      expect(a.watermark()).toBe(1_002_000);
+    });
+
     it('never moves W backwards when an idle partition wakes up behind it', () => {
       const a = twoPartitions();
       a.process(0, point(1_000_000));

@@ -83,19 +83,34 @@ export class WindowedAlerter {
     if (snapshot !== undefined) restorePartition(state, snapshot, this.plansByName);
     this.states.set(partition, state);
     this.assigned = [...this.states.keys()].sort((a, b) => a - b);
+    this.recomputeWatermark();
   }
 
   /** Drops a partition's state without emitting anything (another instance continues from its snapshot). */
   revoke(partition: number): void {
     this.states.delete(partition);
     this.assigned = this.assigned.filter((p) => p !== partition);
+    this.recomputeWatermark();
+  }
+
+  /**
+   * W is the minimum over the partitions this instance holds, so a change of
+   * them starts it again from theirs at the next `advance`. Kept across the
+   * change, a W driven by partitions that went elsewhere would be applied to
+   * the ones taken on: their records would be dropped as late (seen with a
+   * member that was fenced, dropped its partitions and got an earlier one back).
+   * Each partition's own applied watermark is part of its state and never
+   * decreases.
+   */
+  private recomputeWatermark(): void {
+    this.globalWatermark = -Infinity;
   }
 
   partitions(): number[] {
     return [...this.assigned];
   }
 
-  /** The global watermark W: never decreases; −Infinity until every active partition has seen a record. */
+  /** The global watermark W: never decreases while the partitions held stay the same; −Infinity until every active partition has seen a record. */
   watermark(): number {
     return this.globalWatermark;
   }
@@ -254,7 +269,7 @@ export class WindowedAlerter {
 
   private closeDue(partition: number, state: PartitionState): void {
     const ends = state.dueEnds;
-    while (ends.length > 0 && ends[0] + this.allowedLatenessMs <= this.globalWatermark) {
+    while (ends.length > 0 && ends[0] + this.allowedLatenessMs <= state.applied) {
       const end = ends[0];
       ends.shift();
       const bucket = state.due.get(end);
