@@ -17,3 +17,7 @@ export type {
 // drop-system }
 export { OUTBOX_INVARIANTS, checkOutbox } from './lib/outbox.invariants';
 export type { CommittedEvent, PublishedEvent } from './lib/outbox.invariants';
+// drop-system: metrics {
+export { METRICS_INVARIANTS, checkMetrics, storageKey } from './lib/metrics.invariants';
+export type { MetricsCheckOptions, MetricsOutputs, RawRecord } from './lib/metrics.invariants';
+// drop-system }
