@@ -6,7 +6,7 @@ import type { Pool } from 'pg';
 import { encodeMetricPoint, parseMetricPoint } from '@qls/metrics-contracts';
 import type { AlerterOptions, Point } from '@qls/metrics-windowing';
 import { migrate, readMigrations } from '@qls/provisioning';
-import { TestResources, assertInvariants, describeReports, uniqueName, waitFor } from '@qls/testing';
+import { TestResources, assertInvariants, describeReports, seededRandom, uniqueName, waitFor } from '@qls/testing';
 import { type RawRecord, checkMetrics } from './index';
 
 const repo = join(__dirname, '../../../..');
@@ -124,7 +124,7 @@ describe('the alerter under a composed fault schedule, judged by the invariant c
 
 /** Seeded points, 4 partitions × 2 services × 4/s over 150 s: breaches, a silent heartbeat, 3 % repeats, 1 % far behind, one poison record per partition. */
 function workload(seed: number): { partition: number; value: Buffer | string; timestamp: number }[] {
-  const next = mulberry32(seed);
+  const next = seededRandom(seed);
   const start = Date.UTC(2026, 0, 7);
   const out: { partition: number; value: Buffer | string; timestamp: number; arrival: number }[] = [];
   for (let partition = 0; partition < PARTITIONS; partition++) {
@@ -153,17 +153,6 @@ function workload(seed: number): { partition: number; value: Buffer | string; ti
   }
   // Interleave the partitions in arrival order, as producers would (a stable sort keeps each partition's order).
   return out.sort((a, b) => a.arrival - b.arrival).map(({ partition, value, timestamp }) => ({ partition, value, timestamp }));
-}
-
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 async function produce(topic: string, records: readonly { partition: number; value: Buffer | string; timestamp: number }[]): Promise<void> {
