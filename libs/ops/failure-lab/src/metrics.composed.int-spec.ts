@@ -1,13 +1,15 @@
 // drop-system: metrics
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { Kafka, type KafkaMessage, logLevel } from 'kafkajs';
 import type { Pool } from 'pg';
 import { encodeMetricPoint, parseMetricPoint } from '@qls/metrics-contracts';
 import type { AlerterOptions, Point } from '@qls/metrics-windowing';
 import { migrate, readMigrations } from '@qls/provisioning';
-import { TestResources, assertInvariants, describeReports, seededRandom, uniqueName, waitFor } from '@qls/testing';
+import { TestResources, assertInvariants, describeReports, uniqueName, waitFor } from '@qls/testing';
 import { type RawRecord, checkMetrics } from './index';
+import { latencyAbove } from './lib/lab-rules';
 
 const repo = join(__dirname, '../../../..');
 const SEED = Number(process.env['FAILURE_LAB_SEED'] ?? 20_261_205);
@@ -16,23 +18,14 @@ const SESSION_TIMEOUT_MS = 6_000;
 
 /** The lab's rules: a tumbling max, a hopping average with `for`, an absence rule — windows, lateness and state all matter. */
 const alerter: AlerterOptions = {
-  outOfOrdernessMs: 2_000,
-  allowedLatenessMs: 3_000,
-  idleTimeoutMs: Number.POSITIVE_INFINITY,
   rules: [
-    { kind: 'threshold', name: 'slow-max', metric: 'latency_ms', window: { sizeMs: 5_000 }, aggregation: 'max', op: '>', threshold: 900 },
-    {
-      kind: 'threshold',
-      name: 'slow-avg',
-      metric: 'latency_ms',
-      window: { sizeMs: 10_000, slideMs: 5_000 },
-      aggregation: 'avg',
-      op: '>',
-      threshold: 450,
-      forMs: 10_000,
-    },
+    latencyAbove(900, 'slow-max', 'max', { sizeMs: 5_000 }),
+    latencyAbove(450, 'slow-avg', 'avg', { sizeMs: 10_000, slideMs: 5_000 }, 10_000),
     { kind: 'absence', name: 'heartbeat-missing', metric: 'heartbeat', timeoutMs: 15_000 },
   ],
+  outOfOrdernessMs: 2_000,
+  allowedLatenessMs: 3_000,
+  idleTimeoutMs: Infinity,
 };
 
 let resources: TestResources;
@@ -124,7 +117,8 @@ describe('the alerter under a composed fault schedule, judged by the invariant c
 
 /** Seeded points, 4 partitions × 2 services × 4/s over 150 s: breaches, a silent heartbeat, 3 % repeats, 1 % far behind, one poison record per partition. */
 function workload(seed: number): { partition: number; value: Buffer | string; timestamp: number }[] {
-  const next = seededRandom(seed);
+  let draws = 0;
+  const next = () => createHash('sha256').update(`${seed}:${draws++}`).digest().readUInt32BE(0) / 2 ** 32;
   const start = Date.UTC(2026, 0, 7);
   const out: { partition: number; value: Buffer | string; timestamp: number; arrival: number }[] = [];
   for (let partition = 0; partition < PARTITIONS; partition++) {
@@ -155,17 +149,14 @@ function workload(seed: number): { partition: number; value: Buffer | string; ti
   return out.sort((a, b) => a.arrival - b.arrival).map(({ partition, value, timestamp }) => ({ partition, value, timestamp }));
 }
 
+/** Sends the records in chunks of 1,000, in order (one in flight, idempotent). */
 async function produce(topic: string, records: readonly { partition: number; value: Buffer | string; timestamp: number }[]): Promise<void> {
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
+  const messages = records.map((r) => ({ partition: r.partition, value: r.value, timestamp: String(r.timestamp) }));
+  const chunks = Array.from({ length: Math.ceil(messages.length / 1_000) }, (_, i) => messages.slice(i * 1_000, (i + 1) * 1_000));
   try {
-    for (let i = 0; i < records.length; i += 1_000) {
-      await producer.send({
-        topic,
-        acks: -1,
-        messages: records.slice(i, i + 1_000).map((r) => ({ partition: r.partition, value: r.value, timestamp: String(r.timestamp) })),
-      });
-    }
+    for (const chunk of chunks) await producer.send({ topic, acks: -1, messages: chunk });
   } finally {
     await producer.disconnect();
   }

@@ -6,7 +6,7 @@ import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { Pool } from 'pg';
 import { type Channel, NotificationReconciler, type ProviderFaults, channels } from '@qls/notification-delivery';
 import { migrate, readMigrations, readTopology } from '@qls/provisioning';
-import { SqsPublisher } from '@qls/sqs';
+import { SqsPublisher, queueDepth } from '@qls/sqs';
 import { type InvariantReport, TestResources, assertInvariants, describeReports, waitFor } from '@qls/testing';
 import { type NotificationDeadLetter, checkNotifications, readNotificationRecords } from './index';
 
@@ -18,6 +18,7 @@ const VISIBILITY_SECONDS = 3;
 const LEASE_MS = 3_000;
 /** The reconciler's graces below, plus its interval and a receive: the bound a row must settle within. */
 const SETTLE_WITHIN_MS = 30_000;
+const WORKER_PROCESS = join(repo, 'libs/notifications/delivery/src/testing/worker.process.ts');
 
 let resources: TestResources;
 let pool: Pool;
@@ -44,12 +45,11 @@ describe('notifications under a composed fault schedule, judged by the invariant
     queue = { url: created.url, dlqUrl: created.dlqUrl ?? '' };
     children = [];
     // Graces scaled to the 3 s visibility timeout, as the delivery contract spec does.
+    const graces = { sendingGraceMs: 6_000, failedGraceMs: 6_000, intervalMs: 500 };
     const reconciler = new NotificationReconciler(pool, resources.sqs, {
       queueUrl: queue.url,
       deadLetterQueueUrl: queue.dlqUrl,
-      sendingGraceMs: 6_000,
-      failedGraceMs: 6_000,
-      intervalMs: 500,
+      ...graces,
     });
     reconciler.start();
     resources.onCleanup(() => reconciler.stop());
@@ -155,46 +155,53 @@ async function judge(acknowledged: readonly string[]): Promise<InvariantReport> 
   return report;
 }
 
-/** Every message of the DLQ (hidden while read: the run is over). */
+/**
+ * Every message of the DLQ (hidden while read: the run is over). Messages the
+ * reconciler holds while it scans the DLQ come back after its hold: read until
+ * as many as the queue counts have been seen.
+ */
 async function readDeadLetters(): Promise<NotificationDeadLetter[]> {
-  const letters = new Map<string, NotificationDeadLetter>();
-  for (;;) {
-    const { Messages = [] } = await resources.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: queue.dlqUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 60, MessageAttributeNames: ['All'] }),
-    );
-    if (Messages.length === 0) return [...letters.values()];
-    for (const message of Messages) {
-      const { notificationId } = JSON.parse(message.Body ?? '{}') as { notificationId?: string };
-      if (notificationId)
-        letters.set(notificationId, { notificationId, reason: message.MessageAttributes?.['x-error-reason']?.StringValue });
-    }
-  }
+  const { visible, inFlight } = await queueDepth(resources.sqs, queue.dlqUrl);
+  const seen = new Map<string, NotificationDeadLetter>();
+  await waitFor(
+    async () => {
+      const { Messages = [] } = await resources.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queue.dlqUrl,
+          MaxNumberOfMessages: 10,
+          VisibilityTimeout: 120,
+          WaitTimeSeconds: 1,
+          MessageAttributeNames: ['All'],
+        }),
+      );
+      for (const message of Messages) {
+        const { notificationId = '' } = JSON.parse(message.Body ?? '{}') as { notificationId?: string };
+        seen.set(message.MessageId ?? '', { notificationId, reason: message.MessageAttributes?.['x-error-reason']?.StringValue });
+      }
+      return seen.size >= visible + inFlight;
+    },
+    { timeoutMs: 60_000, description: () => `the ${visible + inFlight} messages of the DLQ (${seen.size} read)` },
+  );
+  return [...seen.values()];
 }
 
 /** A worker process (libs/notifications/delivery/src/testing/worker.process.ts) that reports its provider calls. */
 function spawnWorker(options: { faults: Record<Channel, ProviderFaults>; seed: number; maxAttempts?: number; hangAfterAccept?: boolean }) {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      join(repo, 'libs/notifications/delivery/src/testing/worker.process.ts'),
-      JSON.stringify({
-        databaseUrl: resources.env.DATABASE_URL,
-        schema,
-        redisUrl: resources.env.REDIS_URL,
-        sqsEndpoint: resources.env.SQS_ENDPOINT,
-        region: resources.env.AWS_REGION,
-        queueUrl: queue.url,
-        dlqUrl: queue.dlqUrl,
-        concurrency: 4,
-        latencyMs: 10,
-        leaseMs: LEASE_MS,
-        ...options,
-      }),
-    ],
-    { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
-  );
+  const { env } = resources;
+  const servers = { databaseUrl: env.DATABASE_URL, redisUrl: env.REDIS_URL, sqsEndpoint: env.SQS_ENDPOINT, region: env.AWS_REGION };
+  const args = {
+    ...servers,
+    schema,
+    queueUrl: queue.url,
+    dlqUrl: queue.dlqUrl,
+    concurrency: 4,
+    latencyMs: 10,
+    leaseMs: LEASE_MS,
+    ...options,
+  };
+  const child = spawn(process.execPath, ['--import', 'tsx', WORKER_PROCESS, JSON.stringify(args)], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   children.push(child);
   const events: string[] = [];
   child.on('message', (m: { event: string }) => events.push(m.event));

@@ -15,4 +15,3 @@ export type { BuiltApiSuite, MigratedSchema, Migrator, SchemaSuite, Suite, Suite
 export { answerOf, errorShape, unknownRouteAnswers } from './lib/answers';
 export { InvariantCheck, assertInvariants, describeReports, holds } from './lib/invariants';
 export type { InvariantReport, Violation } from './lib/invariants';
-export { seededRandom } from './lib/seeded-random';

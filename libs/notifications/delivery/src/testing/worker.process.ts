@@ -8,6 +8,7 @@
  * `faults` (per channel, as `LOCAL_PROVIDER_FAULTS`) with `seed` make the
  * providers fail reproducibly; `maxAttempts` is the handler's N.
  */
+import { createHash } from 'node:crypto';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import Redis from 'ioredis';
 import { Pool } from 'pg';
@@ -60,17 +61,9 @@ class ReportingProvider implements NotificationProvider {
   }
 }
 
-/** mulberry32: the same seed fails the same calls (of this process, in its order of calls). */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+/** With a seed, the same calls fail again: the n-th random number of this process is a hash of (seed, n). */
+let draws = 0;
+const seeded = (seed: number) => () => createHash('sha256').update(`${seed}:${draws++}`).digest().readUInt32BE(0) / 2 ** 32;
 const random = args.seed === undefined ? Math.random : seeded(args.seed);
 
 const providers = new Map(

@@ -1,14 +1,13 @@
 // drop-system: metrics
 import { type AlerterOptions, type Point, referenceEvaluate } from '@qls/metrics-windowing';
+import { latencyAbove } from './lab-rules';
 import { type MetricsOutputs, type RawRecord, checkMetrics, storageKey } from './metrics.invariants';
 
 const alerter: AlerterOptions = {
+  rules: [latencyAbove(900, 'slow', 'max', { sizeMs: 1_000 })],
   outOfOrdernessMs: 0,
   allowedLatenessMs: 0,
   idleTimeoutMs: Number.POSITIVE_INFINITY,
-  rules: [
-    { kind: 'threshold', name: 'slow', metric: 'latency_ms', window: { sizeMs: 1_000 }, aggregation: 'max', op: '>', threshold: 900 },
-  ],
 };
 const T = Date.UTC(2026, 0, 1);
 const point = (serviceId: string, value: number, at: number): Point => ({
